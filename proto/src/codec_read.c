@@ -1,0 +1,1 @@
+#include "proto_int.h"

@@ -1,0 +1,2 @@
+#include "proto_int.h"
+int proto__merge_sku(void *state, const proto_event *ev, bool *recount) { return PROTO_EINVAL; }
