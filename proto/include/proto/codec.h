@@ -33,6 +33,8 @@
 
 #define PROTO_EVENT_JSON_MAX 16384
 #define PROTO_JSON_DEPTH_MAX 8
+/* A version vector's JSON: one entry per origin plus any held seqs. */
+#define PROTO_VV_JSON_MAX (1024 * 1024)
 
 /* Decode one event object.  On error *ev is unspecified, err says why. */
 int proto_event_decode(const char *json, size_t len, proto_event *ev, proto_err *err);
@@ -47,7 +49,11 @@ int proto_json_precheck(const char *json, size_t len, int max_depth, proto_err *
 int proto_id_valid(const char *s);
 
 /* Version vector as {"<origin>":{"c":<contiguous>,"h":[held seqs...]},...};
- * "h" is omitted when empty.  Decode replaces the contents of vv. */
+ * "h" is omitted when empty.  Decode replaces the contents of vv.
+ * Encode: PROTO_EINVAL if vv breaks its invariants (vv.h) or would exceed
+ * PROTO_VV_JSON_MAX, PROTO_ENOMEM; out is then as before.  Decode: the
+ * codes above (input limit PROTO_VV_JSON_MAX; held seqs must ascend above
+ * c + 1, else PROTO_ERANGE); on failure vv is unchanged. */
 int proto_vv_encode(const proto_vv *vv, proto_buf *out, proto_err *err);
 int proto_vv_decode(const char *json, size_t len, proto_vv *vv, proto_err *err);
 
