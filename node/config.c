@@ -56,7 +56,7 @@ static const key_row keys[] = {
         "bytes queued to one tablet that is not reading before it is disconnected"),
     INT(ws_rate, 1, 10000, "50", "commands per second per tablet (token bucket refill)"),
     INT(ws_burst, 1, 100000, "100",
-        "token bucket size; a tablet refused this many times in a row is closed (1008)"),
+        "token bucket size; a tablet refused more often than this before its bucket refills is closed (1008)"),
     INT(ws_ping_s, 0, 3600, "30",
         "ping an idle tablet after this many seconds, drop it if silent twice as long; 0 = off"),
     INT(session_ttl_s, 60, 2592000, "43200", "tablet session lifetime (s)"),

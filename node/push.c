@@ -237,7 +237,7 @@ void node_push_flush(node_server *s) {
   node_push *p = &s->push;
   node_err err;
   add_order_skus(s, p->n_ch);
-  qsort(p->ch, p->n_ch, sizeof p->ch[0], by_feed);
+  if (p->n_ch > 1) qsort(p->ch, p->n_ch, sizeof p->ch[0], by_feed);
   for (size_t i = 0; i < p->n_ch; i++) {
     node_err_clear(&err);
     if (send_key(s, NULL, to_all, &p->ch[i], p->ch[i].feed, true, &err) != NODE_OK &&

@@ -10,7 +10,8 @@
  *                │     -> on_change -> push.c collects
  *                │     -> push flush (state + alerts to tablets)
  *                │     -> held acks released (or turned into errors)
- *                └─ sul_tick (auto_accept_tick_ms): auto-accept rule
+ *                └─ sul_tick (auto_accept_tick_ms): auto-accept rule, and
+ *                    tablets whose session expired stop getting pushes
  *
  * Invariant: an ack leaves the server only after the node_engine_commit that
  * covers its command returned NODE_OK.  Everything runs on this one thread;
@@ -125,6 +126,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul) {
     node_logf(s->log, NODE_LOG_INFO, "auto-accepted orders", "n=%zu", n);
     node_srv_schedule_commit(s);
   }
+  node_ws_expire_sessions(s, proto_wall_ms());
   lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb,
                    (lws_usec_t)s->cfg->auto_accept_tick_ms * LWS_US_PER_MS);
 }
@@ -158,6 +160,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED: return node_ws_open(s, wsi, pss);
     case LWS_CALLBACK_RECEIVE: return pss->conn ? node_ws_receive(pss->conn, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE: return pss->conn ? node_ws_writeable(pss->conn) : -1;
+    case LWS_CALLBACK_TIMER: return pss && pss->conn ? node_ws_timer(pss->conn) : 0;
     case LWS_CALLBACK_CLOSED:
       if (pss->conn) node_ws_closed(pss->conn);
       pss->conn = NULL;

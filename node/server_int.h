@@ -152,6 +152,8 @@ int node_ws_open(node_server *s, struct lws *wsi, node_pss *pss);
  * complete messages to node_ws_dispatch.  Non-zero: close the socket. */
 int node_ws_receive(node_wsconn *c, const void *in, size_t len);
 int node_ws_writeable(node_wsconn *c);
+/* LWS_CALLBACK_TIMER: a pending close whose queue has drained. */
+int node_ws_timer(node_wsconn *c);
 void node_ws_closed(node_wsconn *c);
 /* Queue a copy of one message; a tablet whose queue would pass ws_max_queue
  * is dropped instead.  Returns false if the message was not queued. */
@@ -164,6 +166,8 @@ void node_ws_broadcast(node_server *s, const char *json, size_t len);
 void node_ws_send_error(node_wsconn *c, const char *id, int code, const char *message);
 /* Token bucket: true if this frame may be handled now. */
 bool node_ws_take_token(node_wsconn *c);
+/* Sessions past their expiry: stop pushing to those tablets, tell them. */
+void node_ws_expire_sessions(node_server *s, uint64_t now_ms);
 /* Sessions of a staff member ended (revoked, removed): tell their tablets. */
 void node_ws_end_sessions(node_server *s, const char *staff_id, const char *why);
 

@@ -3,8 +3,8 @@
  * Receive: lws hands a message in pieces of at most rx_buffer_size
  * (= ws_max_message).  Pieces are added up in c->rx until the final piece of
  * the final fragment; the moment the total (plus what the current frame
- * still announces) would pass ws_max_message the socket is closed with 1009,
- * before the rest is read.
+ * still announces) would pass ws_max_message the message is dropped and the
+ * socket closed with 1009 (the rest is read and thrown away, see below).
  *
  * Send: every message to a tablet goes through its queue, and exactly one
  * lws_write happens per LWS_CALLBACK_SERVER_WRITEABLE (the lws 4.1 rule).  A
@@ -16,13 +16,24 @@
  * to ws_burst.  A frame without a token is answered rate_limited; once more
  * than ws_burst frames were refused since the bucket was last full, the
  * tablet is flooding: its further frames are read and ignored, its queue
- * (the answers, rate_limited errors included) drains, then it is closed with
- * 1008 - or dropped after 5 s if it does not read them either.
+ * (the answers, rate_limited errors included) drains, and once it has been
+ * quiet for CLOSE_QUIET_US it is closed with 1008; one that never stops or
+ * never reads is dropped after CLOSE_GIVE_UP_S.  Why so careful (lws 4.1.6):
+ *   - returning -1 from SERVER_WRITEABLE counts as a failed write: lws drops
+ *     the socket without a close frame, so the close comes from the TIMER
+ *     callback;
+ *   - lws shuts the socket right after sending its close frame, without
+ *     waiting for the peer's; input still unread then makes the kernel send
+ *     RST, and the peer loses our answers and the close frame.  Hence the
+ *     quiet period: everything the tablet sent has been read.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "server_int.h"
+
+#define CLOSE_QUIET_US (50 * LWS_US_PER_MS)
+#define CLOSE_GIVE_UP_S 3
 
 int node_ws_open(node_server *s, struct lws *wsi, node_pss *pss) {
   node_wsconn *c = calloc(1, sizeof *c);
@@ -79,7 +90,9 @@ static int too_big(node_wsconn *c, size_t n) {
   c->srv->counters.ws_closed_too_big++;
   node_logf(c->srv->log, NODE_LOG_WARN, "tablet frame too large, closing", "conn=%llu bytes=%zu max=%lld",
             (unsigned long long)c->serial, n, (long long)c->srv->cfg->ws_max_message);
-  return close_with(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+  c->rx_len = 0;
+  node_ws_close_after_queue(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+  return 0;
 }
 
 int node_ws_receive(node_wsconn *c, const void *in, size_t len) {
@@ -87,7 +100,10 @@ int node_ws_receive(node_wsconn *c, const void *in, size_t len) {
   size_t remaining = lws_remaining_packet_payload(c->wsi);
   bool done = lws_is_final_fragment(c->wsi) && remaining == 0;
   int rc;
-  if (c->close_status) return 0; /* closing: frames still in flight are ignored */
+  if (c->close_status) { /* closing: frames still in flight are ignored */
+    lws_set_timer_usecs(c->wsi, CLOSE_QUIET_US);
+    return 0;
+  }
   if (c->rx_len + len + remaining > max) return too_big(c, c->rx_len + len + remaining);
   if (done && c->rx_len == 0) return node_ws_dispatch(c, in, len); /* the common case: no copy */
   if (!c->rx) {
@@ -162,7 +178,6 @@ int node_ws_writeable(node_wsconn *c) {
   node_outmsg *m = c->q_head;
   int n;
   if (c->dropping) return -1;
-  if (!m && c->close_status) return close_with(c, c->close_status, c->close_why);
   if (!m) return 0;
   c->q_head = m->next;
   if (!c->q_head) c->q_tail = NULL;
@@ -170,7 +185,13 @@ int node_ws_writeable(node_wsconn *c) {
   n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
   free(m);
   if (n < 0) return -1;
-  if (c->q_head || c->close_status) lws_callback_on_writable(c->wsi);
+  if (c->q_head) lws_callback_on_writable(c->wsi);
+  else if (c->close_status) lws_set_timer_usecs(c->wsi, CLOSE_QUIET_US); /* -> node_ws_timer */
+  return 0;
+}
+
+int node_ws_timer(node_wsconn *c) {
+  if (c->close_status && !c->q_head) return close_with(c, c->close_status, c->close_why);
   return 0;
 }
 
@@ -178,12 +199,10 @@ void node_ws_close_after_queue(node_wsconn *c, enum lws_close_status status, con
   if (c->close_status) return;
   c->close_status = status;
   c->close_why = why;
-  /* Keep reading (and ignoring) its frames: closing a socket with unread
-   * input makes the kernel send RST, and the peer may never see our close
-   * frame. */
-  lws_callback_on_writable(c->wsi);
-  /* A tablet that does not read its answers either is dropped anyway. */
-  lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
+  if (c->q_head) lws_callback_on_writable(c->wsi);
+  else lws_set_timer_usecs(c->wsi, CLOSE_QUIET_US);
+  /* One that never goes quiet, or never reads, is dropped without ceremony. */
+  lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GIVE_UP_S);
 }
 
 void node_ws_broadcast(node_server *s, const char *json, size_t len) {
@@ -197,6 +216,15 @@ void node_ws_send_error(node_wsconn *c, const char *id, int code, const char *me
   c->srv->counters.ws_errors++;
   if (node_wsenc_error(&b, id, code, message) == PROTO_OK) node_ws_send(c, b.data, b.len);
   proto_buf_close(&b);
+}
+
+void node_ws_expire_sessions(node_server *s, uint64_t now_ms) {
+  for (node_wsconn *c = s->conns; c; c = c->next) {
+    if (!c->authed || c->sess.expires_ms > now_ms) continue;
+    c->authed = c->synced = false;
+    memset(c->token, 0, sizeof c->token);
+    node_ws_send_error(c, NULL, NODE_EEXPIRED, "session expired");
+  }
 }
 
 void node_ws_end_sessions(node_server *s, const char *staff_id, const char *why) {

@@ -206,6 +206,8 @@ function everySecond() {
 // ---- wiring ----------------------------------------------------------------------
 
 app.conn.addEventListener('message', (e) => app.state.apply(e.detail));
+app.conn.addEventListener('syncing', () => { app.state.resuming = true; });
+app.conn.addEventListener('synced', () => { app.state.resuming = false; });
 app.conn.addEventListener('state', () => {
   updateConn();
   if (document.body.dataset.screen === 'login') {

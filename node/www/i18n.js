@@ -30,7 +30,8 @@ export const TABLE = {
   'login.enter': ['登录', 'Sign in'],
   'login.too_short': ['PIN 码至少 {n} 位', 'The PIN has at least {n} digits'],
   'login.wrong_pin': ['PIN 码错误，请重试', 'Wrong PIN, try again'],
-  'login.locked_out': ['错误次数过多，本平板已暂时锁定 {detail}', 'Too many wrong PINs: this tablet is locked for a while {detail}'],
+  'login.locked_out': ['错误次数过多，本平板已锁定，请 {s} 秒后再试', 'Too many wrong PINs: this tablet is locked; try again in {s} s'],
+  'login.locked': ['错误次数过多，本平板已暂时锁定，请稍后再试', 'Too many wrong PINs: this tablet is locked for a while'],
   'login.offline': ['未连接到门店主机，正在重连…', 'Not connected to the store box, reconnecting…'],
   'login.session_ended': ['登录已失效，请重新输入 PIN 码', 'Your session ended; please enter your PIN again'],
 

@@ -7,6 +7,17 @@ import { h, replace, keypad, keyFromEvent } from './ui.js';
 const PIN_MIN = 4;
 const PIN_MAX = 8;
 
+// The box's message says how many seconds a locked tablet must wait (also on
+// the wrong PIN that locks it); our sentence carries the number.
+function loginError(e) {
+  const secs = /(\d+)\s*s\b/.exec(e.message || '');
+  if (e.code === 'locked_out' || (e.code === 'wrong_pin' && secs && /lock/i.test(e.message))) {
+    return secs ? t('login.locked_out', { s: secs[1] }) : t('login.locked');
+  }
+  const known = { wrong_pin: 'login.wrong_pin', offline: 'login.offline' }[e.code];
+  return known ? t(known) : t('err.unknown', { code: e.code });
+}
+
 export class LoginView {
   constructor(app) {
     this.app = app;
@@ -66,8 +77,7 @@ export class LoginView {
       this.pin = '';
     } catch (e) {
       this.pin = '';
-      const msg = { wrong_pin: t('login.wrong_pin'), locked_out: t('login.locked_out', { detail: e.message || '' }), offline: t('login.offline') }[e.code];
-      this.setError(msg || t('err.unknown', { code: e.code }));
+      this.setError(loginError(e));
       this.root.querySelector('.login-card').classList.add('shake');
       setTimeout(() => this.root.querySelector('.login-card')?.classList.remove('shake'), 400);
     } finally {

@@ -5,6 +5,11 @@
 // pending until its ack, and the server's push carries the new state.
 // Emits 'change' {what} after each message and 'alert' {alert} for live
 // alerts (toasts); alerts inside a snapshot go to the panel silently.
+//
+// A resume (sync since N) carries the newest state of what changed while the
+// tablet was away, but not the alerts raised meanwhile.  While `resuming`,
+// an order that turned cancelled or got a new reminder raises the alert
+// here, so a Wi-Fi drop never swallows a 催单 or a cancellation.
 
 // Board column of an order, or null once the store is done with it.
 const COLUMN_BY_STATUS = {
@@ -79,6 +84,7 @@ export class State extends EventTarget {
     this.alerts = [];          // newest first: {key, kind, order_id, sku, message, at, read}
     this.ringing = new Set();  // order ids whose new-order alert is not acknowledged
     this.alertSeq = 0;
+    this.resuming = false;
     this.changed('all');
   }
 
@@ -105,6 +111,23 @@ export class State extends EventTarget {
       .filter((o) => o && o.status === 'dispatched');
   }
 
+  live(a) {
+    const alert = this.addAlert(a, false);
+    this.dispatchEvent(new CustomEvent('alert', { detail: { alert } }));
+  }
+
+  // Alerts a resumed order implies (see the top of this file).
+  missedAlerts(before, after) {
+    if (!before || !after) return;
+    if (after.status === 'cancelled' && before.status !== 'cancelled') {
+      this.live({ kind: 'cancelled', order_id: after.order_id });
+    }
+    if ((after.reminders || 0) > (before.reminders || 0)) {
+      this.live({ kind: 'reminder', order_id: after.order_id, message: after.remind_note || '' });
+    }
+    if (after.conflict && !before.conflict) this.live({ kind: 'conflict', order_id: after.order_id });
+  }
+
   addAlert(a, silent) {
     const alert = { ...a, key: ++this.alertSeq, at: Date.now(), read: silent };
     this.alerts.unshift(alert);
@@ -125,8 +148,12 @@ export class State extends EventTarget {
 
 const HANDLERS = {
   snapshot(st, m) {
+    const before = st.orders;
     st.orders = new Map();
-    for (const o of m.orders || []) st.upsertOrder(o);
+    for (const o of m.orders || []) {
+      st.upsertOrder(o);
+      if (st.resuming) st.missedAlerts(before.get(o.order_id), o);
+    }
     st.stock = new Map((m.stock || []).map((s) => [s.sku, s]));
     st.settings = m.settings || {};
     // Alerts still open on the box: list them, unread, but no toast storm.
@@ -138,7 +165,9 @@ const HANDLERS = {
     st.changed('all');
   },
   order(st, m) {
+    const before = m.order && st.orders.get(m.order.order_id);
     st.upsertOrder(m.order);
+    if (st.resuming) st.missedAlerts(before, m.order);
     st.changed('orders');
   },
   stock(st, m) {
@@ -151,8 +180,7 @@ const HANDLERS = {
   },
   alert(st, m) {
     if (!m.alert || !m.alert.kind) return;
-    const alert = st.addAlert(m.alert, false);
-    st.dispatchEvent(new CustomEvent('alert', { detail: { alert } }));
+    st.live(m.alert);
     st.changed('alerts');
   },
   'alert.acked'(st, m) {

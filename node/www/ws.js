@@ -21,6 +21,7 @@
 // A ping every HEARTBEAT_MS measures the clock offset to the box (timers are
 // computed on the box's clock) and detects a dead socket that never closed.
 
+const CONNECT_TIMEOUT_MS = 8000;   // a blackholed network never says "refused"
 const HEARTBEAT_MS = 10000;
 const PING_TIMEOUT_MS = 6000;
 const BACKOFF_MIN_MS = 500;
@@ -61,7 +62,8 @@ export class Connection extends EventTarget {
     this.clockOffset = 0;       // box clock - our clock, ms
     this.pending = new Map();   // user commands: id -> entry
     this.session = new Map();   // in-flight session commands: id -> {resolve,reject}
-    this.timers = { retry: 0, heartbeat: 0, pingTimeout: 0 };
+    this.lostGen = 0;           // last generation already handled by lost()
+    this.timers = { retry: 0, heartbeat: 0, pingTimeout: 0, connect: 0 };
   }
 
   start() {
@@ -87,6 +89,7 @@ export class Connection extends EventTarget {
       return;
     }
     this.socket = s;
+    this.timers.connect = setTimeout(() => gen === this.generation && this.drop(), CONNECT_TIMEOUT_MS);
     s.onopen = () => gen === this.generation && this.opened();
     s.onmessage = (ev) => gen === this.generation && this.receive(ev.data);
     s.onclose = () => this.lost(gen);
@@ -94,6 +97,7 @@ export class Connection extends EventTarget {
   }
 
   opened() {
+    clearTimeout(this.timers.connect);
     this.failures = 0;
     this.everConnected = true;
     this.heartbeat();
@@ -102,10 +106,13 @@ export class Connection extends EventTarget {
   }
 
   // The socket `gen` is gone: fail session commands, keep user commands.
+  // Runs once per socket (drop() and the close event both report it).
   lost(gen) {
-    if (gen !== this.generation) return;
+    if (gen !== this.generation || gen === this.lostGen) return;
+    this.lostGen = gen;
     this.socket = null;
     this.ready = false;
+    clearTimeout(this.timers.connect);
     clearTimeout(this.timers.heartbeat);
     clearTimeout(this.timers.pingTimeout);
     for (const w of this.session.values()) w.reject({ code: 'offline', message: '' });
@@ -123,7 +130,8 @@ export class Connection extends EventTarget {
     if (!this.socket) this.open();
   }
 
-  // Close the current socket on purpose (dead heartbeat): reconnect follows.
+  // Close the current socket on purpose (dead heartbeat, connect timeout):
+  // reconnect follows.
   drop() {
     const s = this.socket;
     if (!s) return;
@@ -185,6 +193,7 @@ export class Connection extends EventTarget {
   // Authenticated on this socket: resume the feed, then resend what is pending.
   async afterAuth() {
     const gen = this.generation;
+    this.emit('syncing', { since: this.feed });
     const sync = this.sessionCommand('sync', { since: this.feed });
     this.ready = true;
     this.setState('connected');
@@ -194,6 +203,7 @@ export class Connection extends EventTarget {
       if (gen === this.generation && typeof r.feed === 'number') this.seen(r.feed);
       this.emit('synced', { mode: r.mode });
     } catch (e) {
+      this.emit('synced', { mode: null });
       // A lost socket resyncs on reconnect; anything else is a broken session.
       if (SESSION_ERRORS.has(e.code)) this.endSession(e.code);
       else if (e.code !== 'offline') this.drop();

@@ -39,10 +39,16 @@ static bool is_optional(const proto__field *f) {
   return f->kind == PROTO__F_ID_OPT || f->kind == PROTO__F_TEXT_OPT;
 }
 
-/* Index of the field of b whose key is k, or -1. */
+/* Does key k spell `key` (klen bytes)?  Length and first byte first: most
+ * keys differ there, and a memcmp call costs more than the whole test. */
+static bool key_is(const proto__jr_key *k, const char *key, size_t klen) {
+  return k->len == klen && k->s[0] == key[0] && memcmp(k->s, key, klen) == 0;
+}
+
+/* Index of the field of f[0..n) whose key is k, or -1. */
 static int find_field(const proto__field *f, size_t n, const proto__jr_key *k) {
   for (size_t i = 0; i < n; i++)
-    if (f[i].klen == k->len && memcmp(f[i].key, k->s, k->len) == 0) return (int)i;
+    if (key_is(k, f[i].key, f[i].klen)) return (int)i;
   return -1;
 }
 
@@ -228,7 +234,7 @@ static bool env_type(proto__jr *r, envelope *e) {
   size_t len;
   if (!proto__jr_string(r, s, sizeof s, &len)) return false;
   for (int t = 0; t < PROTO_EV__COUNT; t++) {
-    if (names[t].len == len && memcmp(names[t].name, s, len) == 0) {
+    if (names[t].len == len && memcmp(names[t].name, s, len) == 0) { /* few share a length */
       e->ev->type = (proto_event_type)t;
       e->typed = true;
       return true;
@@ -239,14 +245,15 @@ static bool env_type(proto__jr *r, envelope *e) {
 
 /* Canonical decimal: digits only, no leading zero, 1..UINT64_MAX. */
 static bool env_hlc(proto__jr *r, envelope *e) {
-  char s[24]; /* 20 digits at most */
+  static const char max[] = "18446744073709551615"; /* UINT64_MAX: 20 digits */
+  char s[sizeof max];
   size_t len;
   uint64_t v = 0;
   if (!proto__jr_string(r, s, sizeof s, &len) || len == 0 || (s[0] == '0' && len > 1)) return false;
+  if (len == sizeof max - 1 && strcmp(s, max) > 0) return false; /* (non-digits fail below) */
   for (size_t i = 0; i < len; i++) {
-    unsigned d = (unsigned)(s[i] - '0');
-    if (d > 9 || v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (uint64_t)(s[i] - '0');
   }
   e->ev->hlc = v;
   return v != 0;
@@ -278,7 +285,7 @@ static bool env_member(proto__jr *r, const proto__jr_key *k, envelope *e, uint32
     ok = !(*got & (UINT32_C(1) << i)) && fast_value(r, &tb->f[i], e->ev);
   } else {
     for (size_t m = 0; i < 0 && m < N_ENV_MEMBERS; m++)
-      if (env_members[m].klen == k->len && memcmp(env_members[m].key, k->s, k->len) == 0)
+      if (key_is(k, env_members[m].key, env_members[m].klen))
         i = (int)(tb->n + m);
     if (i < 0) return proto__jr_skip(r);
     ok = !(*got & (UINT32_C(1) << i)) && env_members[i - (int)tb->n].read(r, e);
@@ -296,6 +303,7 @@ bool proto__event_decode_fast(const char *json, size_t len, proto_event *ev) {
   proto__jr_key k;
   uint32_t got = 0;
   int more;
+  if (!json || len > PROTO_EVENT_JSON_MAX) return false;
   memset(ev, 0, sizeof *ev);
   proto__jr_init(&r, json, len, PROTO_JSON_DEPTH_MAX);
   if (!proto__jr_object(&r)) return false;
@@ -306,7 +314,6 @@ bool proto__event_decode_fast(const char *json, size_t len, proto_event *ev) {
 }
 
 int proto_event_decode(const char *json, size_t len, proto_event *ev, proto_err *err) {
-  if (json && len <= PROTO_EVENT_JSON_MAX && proto__event_decode_fast(json, len, ev))
-    return PROTO_OK;
+  if (proto__event_decode_fast(json, len, ev)) return PROTO_OK;
   return proto__event_decode_tree(json, len, ev, err);
 }

@@ -53,7 +53,9 @@ static const unsigned char unescape[128] = {
 
 #define MAX_NUMBER_BYTES 63 /* cJSON copies a number into char[64] */
 
-size_t proto__utf8_seq(const unsigned char *p, size_t avail) {
+/* Inlined into the string loops below; proto__utf8_seq is the same check
+ * for the rest of the codec. */
+static inline size_t utf8_seq(const unsigned char *p, size_t avail) {
   unsigned c = p[0];
   unsigned lo = 0x80, hi = 0xBF;
   size_t n;
@@ -76,6 +78,8 @@ size_t proto__utf8_seq(const unsigned char *p, size_t avail) {
     if ((p[i] & 0xC0) != 0x80) return 0;
   return n;
 }
+
+size_t proto__utf8_seq(const unsigned char *p, size_t avail) { return utf8_seq(p, avail); }
 
 static bool is_digit(unsigned c) { return c - '0' < 10u; }
 
@@ -149,7 +153,7 @@ static const unsigned char *scan_run(const unsigned char *p, const unsigned char
   for (;;) {
     while (p < end && plain[*p]) p++;
     if (p >= end || *p < 0x80) return p;
-    size_t k = proto__utf8_seq(p, (size_t)(end - p));
+    size_t k = utf8_seq(p, (size_t)(end - p));
     if (!k) return NULL;
     p += k;
   }

@@ -41,7 +41,8 @@ retail_run_logged() {
 # retail_build DIR BUILD_TYPE [CMAKE_ARGS...]: configure (every time: cheap,
 # and it picks up new folders) and build all targets with RETAIL_JOBS jobs.
 # Leaves DIR/configure.log and DIR/build.log.  Options are passed explicitly
-# so a cache left by a hand-made configure cannot change what is tested.
+# (everything on; RETAIL_CMAKE_ARGS comes last and may override) so a cache
+# left by a hand-made configure cannot change what is built and tested.
 retail_build() {
   local dir="$1" type="$2"
   shift 2
@@ -53,7 +54,7 @@ retail_build() {
   retail_log "build $type in ${dir#"$RETAIL_ROOT"/}"
   retail_run_logged "$dir/configure.log" \
     cmake -S "$RETAIL_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRETAIL_BUILD_TESTS=ON \
-    "$@" "${extra[@]}" || return
+    -DRETAIL_BUILD_NODE=ON -DRETAIL_BUILD_HQ=ON "$@" "${extra[@]}" || return
   retail_run_logged "$dir/build.log" cmake --build "$dir" -j "$RETAIL_JOBS" "${RETAIL_BUILD_TARGETS[@]}"
 }
 

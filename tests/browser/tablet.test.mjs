@@ -31,6 +31,7 @@ const ARTIFACTS = process.env.ARTIFACTS_DIR || path.join(REPO, 'build', 'artifac
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const STORE = 'store-bt';
 const PIN = '1234';
+const CLERK_PIN = '5678';
 const WAIT = 15000;             // longest wait for any one condition (ms)
 const START_WAIT = 20000;       // storenode start-up (creates its database)
 
@@ -161,7 +162,10 @@ async function openTablet(name, base, viewport = { width: 1280, height: 800 }) {
     setTimeout(() => reject(new Error('frame not sent in time')), WAIT).unref();
   });
   page.on('pageerror', (e) => tab.errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') tab.errors.push(`console: ${m.text()}`); });
+  // Refused reconnects while the box is down are expected; anything else is a bug.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/WebSocket connection to .* failed/.test(m.text())) tab.errors.push(`console: ${m.text()}`);
+  });
   // Every command frame the tablet sends, with the socket it went on.
   let sockets = 0;
   page.on('websocket', (ws) => {
@@ -224,6 +228,7 @@ describe('tablet app against storenode', { timeout: 240000 }, () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     writeConfig(0);
     execFileSync(BIN, ['--config', cfgPath, 'staff-set', 's1', 'Li', 'manager', PIN], { stdio: 'pipe' });
+    execFileSync(BIN, ['--config', cfgPath, 'staff-set', 's2', 'Wang', 'clerk', CLERK_PIN], { stdio: 'pipe' });
     node = await startNode();
     writeConfig(node.port);            // a restart must come back on the same port
     base = `http://127.0.0.1:${node.port}/`;
@@ -243,7 +248,7 @@ describe('tablet app against storenode', { timeout: 240000 }, () => {
     await a.page.waitForSelector('.login-card', { timeout: WAIT });
     await shot(a, 'login');
     await login(a, '9999');
-    await a.page.waitForFunction(() => document.querySelector('[data-testid="login-error"]').textContent.length > 0, null, { timeout: WAIT });
+    await a.page.waitForFunction(() => /PIN 码错误/.test(document.querySelector('[data-testid="login-error"]').textContent), null, { timeout: WAIT });
     await login(a);
     await login(b);
     for (const t of [a, b]) {
@@ -306,6 +311,40 @@ describe('tablet app against storenode', { timeout: 240000 }, () => {
     await shot(a, 'completed');
   });
 
+  it('hands a delivery order to its rider with the code; reminders cannot be missed', async () => {
+    const d = order(3, { kind: 'delivery', code: '7315' });
+    const id = d.order_id;
+    await a.page.click('.tab[data-view="board"]');
+    await inject(node.port, [
+      envelope('order.dispatched', d),
+      envelope('rider.assigned', { order_id: id, name: '张师傅', phone_tail: '8899', eta_ms: Date.now() + 7 * 60000 }),
+    ]);
+    await a.page.waitForSelector(`${card(id)} .rider`, { timeout: WAIT });
+    assert.match(await a.page.textContent(`${card(id)} .rider`), /张师傅.*8899/);
+    for (const [step, status] of [['accept', 'accepted'], ['prepare', 'preparing'], ['ready', 'ready']]) {
+      await a.page.click(`${card(id)} [data-action="${step}"]`);
+      await a.page.waitForSelector(`${card(id)}[data-status="${status}"]:not(.pending)`, { timeout: WAIT });
+    }
+    await b.page.waitForSelector(`[data-col="rider"] ${card(id)}`, { timeout: WAIT });
+
+    await inject(node.port, [envelope('order.reminded', { order_id: id, n: 1, note: '顾客说很急' })]);
+    for (const t of [a, b]) {
+      await t.page.waitForSelector('.toast.sticky.error', { timeout: WAIT });
+      await t.page.waitForSelector(`${card(id)} [data-testid="reminder"]`, { timeout: WAIT });
+    }
+    assert.match(await a.page.textContent('.toast.sticky.error'), new RegExp(`#${id.slice(-4)}`));
+    await shot(a, 'rider-reminder');
+    await a.page.click('.toast.sticky.error [data-action="dismiss"]');
+
+    await a.page.click(`${card(id)} [data-action="rider_arrived"]`);
+    await b.page.waitForSelector(`${card(id)} .rider.arrived`, { timeout: WAIT });
+    await a.page.click(`${card(id)} [data-action="handoff"]`);
+    await pressKeys(a.page, '[data-dialog="number"]', d.pickup_code);
+    await a.page.click('[data-dialog="number"] [data-key="enter"]');
+    for (const t of [a, b]) await t.page.waitForSelector(card(id), { state: 'detached', timeout: WAIT });
+    assert.equal(await a.page.evaluate((oid) => window.__tablet.state.orders.get(oid).status, id), 'picked_up');
+  });
+
   it('receives stock and toggles sold-out; the other tablet sees it', async () => {
     await a.page.click('.tab[data-view="stock"]');
     const row = '.stock-row[data-sku="latte"]';
@@ -359,12 +398,20 @@ describe('tablet app against storenode', { timeout: 240000 }, () => {
     await until(a, () => document.querySelector('#pending-count') && !document.querySelector('#pending-count').hidden);
     const cmd = await a.waitSent((m) => m.type === 'order.accept' && m.order_id === id, sentBefore);
     await stopNode(node.proc, 'SIGKILL');
-    for (const t of [a, b]) await t.page.waitForSelector('#conn:not([data-state="connected"])', { timeout: WAIT });
+    // Reconnecting first, then offline after a few refused attempts (backoff).
+    for (const t of [a, b]) await t.page.waitForSelector('#conn[data-state="offline"]', { timeout: WAIT });
     await a.page.waitForSelector('#offline-bar:not([hidden])', { timeout: WAIT });
     await shot(a, 'offline-pending');
 
+    // While the tablets wait out their backoff, HQ chases the order: the
+    // resume must surface the reminder even though its alert was missed.
     node = await startNode();
-    for (const t of [a, b]) await t.page.waitForSelector('#conn[data-state="connected"]', { timeout: 30000 });
+    await inject(node.port, [envelope('order.reminded', { order_id: id, n: 1, note: '' })]);
+    for (const t of [a, b]) await t.page.click('#offline-bar [data-action="retry"]');
+    for (const t of [a, b]) await t.page.waitForSelector('#conn[data-state="connected"]', { timeout: WAIT });
+    for (const t of [a, b]) {
+      await t.page.waitForSelector(`.toast.sticky.error:has-text("#${id.slice(-4)}")`, { timeout: WAIT });
+    }
     for (const t of [a, b]) await t.page.waitForSelector(`${card(id)}[data-status="accepted"]:not(:has([data-testid="pending"]))`, { timeout: WAIT });
     await until(a, () => document.querySelector('#pending-count').hidden);
     const sends = a.sent.filter((s) => s.msg.id === cmd.msg.id);
@@ -376,14 +423,16 @@ describe('tablet app against storenode', { timeout: 240000 }, () => {
     assert.equal(await a.page.$('body[data-screen="main"]') !== null, true, 'no new login needed');
   });
 
-  it('switches to English, keeps the choice, and fits a 1024x768 tablet', async () => {
+  it('switches to English, keeps the choice, fits 1024x768, and hides manager views from a clerk', async () => {
     await b.page.click('[data-action="lang"]');
     await b.page.waitForSelector('.tab[data-view="board"]:text("Orders")', { timeout: WAIT });
     await b.page.setViewportSize({ width: 1024, height: 768 });
     await b.page.reload();
     await b.page.waitForSelector('.login-card [data-key="enter"]:text("Sign in")', { timeout: WAIT });
-    await login(b);
+    await login(b, CLERK_PIN);
     await b.page.waitForSelector(`${card(second.order_id)}`, { timeout: WAIT });
+    assert.equal(await b.page.$('.tab[data-view="settings"]'), null, 'a clerk has no settings tab');
+    assert.match(await b.page.textContent('.staff-chip'), /Wang/);
     const overflow = await b.page.evaluate(() => document.documentElement.scrollWidth > innerWidth);
     assert.equal(overflow, false, 'no horizontal scrolling at 1024x768');
     await shot(b, 'board-en-1024');

@@ -193,3 +193,14 @@ test('settings: managers change them, every tablet gets the new values', async (
   assert.equal(m.settings.target_prep_s, 420);
   assert.equal(typeof m.feed, 'number');
 });
+
+test('auto-accept: with auto_accept_s set the box accepts new orders itself', async () => {
+  await a.ok('settings.set', { auto_accept_s: 1, paused: false });
+  const from = b.mark();
+  await n.inject([n.hq.dispatch('o-auto')]);
+  await b.waitFor(isAlert('new_order', 'o-auto'), { from });
+  const o = await b.waitFor(isOrder('o-auto', (x) => x.status === 'accepted'), { from });
+  assert.ok(o.order.milestones.accepted - o.order.milestones.dispatched >= 1000);
+  assert.equal(o.order.alerting, false);
+  await a.ok('settings.set', { auto_accept_s: 0 });
+});
