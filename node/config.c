@@ -58,7 +58,7 @@ static const key_row keys[] = {
     INT(ws_burst, 1, 100000, "100",
         "token bucket size; a tablet refused more often than this before its bucket refills is closed (1008)"),
     INT(ws_ping_s, 0, 3600, "30",
-        "ping an idle tablet after this many seconds, drop it if silent twice as long; 0 = off"),
+        "ping an idle tablet after this many seconds; drop it after 2x+1 s without a sign of life; 0 = off"),
     INT(session_ttl_s, 60, 2592000, "43200", "tablet session lifetime (s)"),
     INT(lockout_attempts, 1, 100, "5", "wrong PINs in a row that lock a tablet"),
     INT(lockout_s, 1, 86400, "60", "how long a locked tablet must wait (s)"),
@@ -71,6 +71,19 @@ static const key_row keys[] = {
      "debug, info, warn or error"},
     {"dev_inject", K_BOOL, offsetof(node_config, dev_inject), sizeof(bool), 0, 0, "false",
      "enable POST /api/dev/events from 127.0.0.1 (tests and demo only, never in production)"},
+    /* replication with HQ (node/repl.c, docs/protocol.md "MQTT replication") */
+    STR(mqtt_host, 0, "", "MQTT broker host; empty = replication off (the store works alone)"),
+    INT(mqtt_port, 1, 65535, "1883", "MQTT broker port"),
+    INT(mqtt_keepalive_s, 5, 3600, "30", "MQTT keepalive (s)"),
+    INT(mqtt_session_expiry_s, 60, 31536000, "86400",
+        "MQTT v5 session expiry: how long the broker keeps our session while we are away (s)"),
+    INT(mqtt_reconnect_max_s, 1, 3600, "30", "longest wait between reconnect attempts (s; doubles from 1)"),
+    INT(heartbeat_s, 1, 3600, "15", "heartbeat to HQ every this many seconds"),
+    INT(retransmit_s, 1, 3600, "10",
+        "resend unacknowledged events (and the hello) when HQ has not answered for this long (s)"),
+    STR(mqtt_cafile, 0, "", "CA certificate (PEM) of the broker; set = TLS, empty = plain TCP"),
+    STR(mqtt_certfile, 0, "", "this box's certificate (PEM) for TLS client authentication"),
+    STR(mqtt_keyfile, 0, "", "this box's private key (PEM)"),
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -203,7 +216,7 @@ int node_config_load(node_config *c, const char *path, node_err *err) {
   FILE *f = fopen(path, "r");
   if (!f) return node_err_set(err, NODE_ECONFIG, "%s: cannot open: %s", path, strerror(errno));
   while (rc == NODE_OK && fgets(line, sizeof line, f)) {
-    char *key, *value;
+    char *key = NULL, *value = NULL;
     const key_row *k;
     node_err e;
     lineno++;

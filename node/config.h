@@ -44,6 +44,17 @@ typedef struct node_config {
   int64_t board_recent_s;
   node_log_level log_level;
   bool dev_inject;
+  /* replication (node/repl.h); mqtt_host "" = off */
+  char mqtt_host[256];
+  int64_t mqtt_port;
+  int64_t mqtt_keepalive_s;
+  int64_t mqtt_session_expiry_s;
+  int64_t mqtt_reconnect_max_s;
+  int64_t heartbeat_s;
+  int64_t retransmit_s;
+  char mqtt_cafile[NODE_CONFIG_PATH_MAX];
+  char mqtt_certfile[NODE_CONFIG_PATH_MAX];
+  char mqtt_keyfile[NODE_CONFIG_PATH_MAX];
 } node_config;
 
 /* Every key at its default. */

@@ -15,6 +15,7 @@
  *   order.dispatched and still unaccepted, not acknowledged  -> new_order
  *   order.reminded                                             -> reminder
  *   order.cancelled                                            -> cancelled {waste}
+ *   ... after it was prepared (proto_order_waste)              -> waste
  *   cancelled and handed off (proto_order_conflict)            -> conflict
  *   stock becomes low / SKU becomes sold out                   -> low_stock / sold_out
  * A new-order alert rings until alert.ack (broadcast as alert.acked) or until
@@ -157,6 +158,7 @@ static void order_alerts(node_server *s, const proto_order *o, uint32_t types, b
   if (types & TBIT(ORDER_CANCELLED)) {
     snprintf(extra, sizeof extra, "\"waste\":%s", proto_order_waste(o) ? "true" : "false");
     alert(s, "cancelled", o->order_id, NULL, o->cancel_reason, extra);
+    if (proto_order_waste(o)) alert(s, "waste", o->order_id, NULL, NULL, NULL);
   }
   if ((types & CONFLICT_TYPES) && proto_order_conflict(o))
     alert(s, "conflict", o->order_id, NULL, "cancelled after handoff: HQ must resolve", NULL);

@@ -26,6 +26,9 @@
 #include "server_int.h"
 
 #define PROTOCOL_NAME "storenode"
+#ifndef STORENODE_VERSION
+#define STORENODE_VERSION "0.0.0"
+#endif
 
 uint64_t node_srv_now_ns(void) {
   struct timespec ts;
@@ -166,8 +169,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       pss->conn = NULL;
       break;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-      /* Woken by lws_cancel_service(): the signal handler today; the MQTT
-       * thread's hand-over queue will be drained here (docs/storenode.md). */
+      /* Woken by lws_cancel_service(): the signal handler, or the MQTT
+       * thread handing over what it received (node/repl.c). */
+      node_repl_service(s->repl);
       break;
     default: break;
   }
@@ -176,7 +180,49 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 /* ---- set-up ------------------------------------------------------------------------------ */
 
-static void on_change(void *ctx, const node_change *ch) { node_push_collect(ctx, ch); }
+static void on_change(void *ctx, const node_change *ch) {
+  node_server *s = ctx;
+  node_push_collect(s, ch);
+  node_repl_on_change(s->repl, ch);
+}
+
+/* ---- replication (node/repl.c) ---------------------------------------------------- */
+
+/* The replication layer commits HQ's batches like a command batch: tablets
+ * are told, held acks released. */
+static int repl_commit(void *ctx, node_err *err) {
+  int rc = node_srv_commit(ctx);
+  return rc == NODE_OK ? NODE_OK : node_err_set(err, rc, "commit failed (see the log)");
+}
+
+static uint32_t repl_tablets(void *ctx) {
+  return (uint32_t)((node_server *)ctx)->counters.tablets_connected;
+}
+
+static int start_repl(node_server *s, node_err *err) {
+  const node_config *c = s->cfg;
+  node_repl_opts o;
+  memset(&o, 0, sizeof o);
+  o.store_id = c->store_id;
+  o.host = c->mqtt_host;
+  o.port = (int)c->mqtt_port;
+  o.keepalive_s = (int)c->mqtt_keepalive_s;
+  o.session_expiry_s = (uint32_t)c->mqtt_session_expiry_s;
+  o.reconnect_max_s = (unsigned)c->mqtt_reconnect_max_s;
+  o.heartbeat_s = (int)c->heartbeat_s;
+  o.retransmit_s = (int)c->retransmit_s;
+  o.cafile = c->mqtt_cafile;
+  o.certfile = c->mqtt_certfile;
+  o.keyfile = c->mqtt_keyfile;
+  o.version = STORENODE_VERSION;
+  o.eng = s->eng;
+  o.lws = s->ctx;
+  o.log = s->log;
+  o.commit = repl_commit;
+  o.tablets = repl_tablets;
+  o.ctx = s;
+  return node_repl_create(&s->repl, &o, err);
+}
 
 static void setup_mounts(node_server *s) {
   static const char *const mime[][2] = {{".mjs", "text/javascript"},
@@ -222,7 +268,7 @@ static int start_lws(node_server *s, node_err *err) {
   setup_mounts(s);
   if (s->cfg->ws_ping_s > 0) {
     s->retry.secs_since_valid_ping = (uint16_t)s->cfg->ws_ping_s;
-    s->retry.secs_since_valid_hangup = (uint16_t)(s->cfg->ws_ping_s * 2);
+    s->retry.secs_since_valid_hangup = (uint16_t)(s->cfg->ws_ping_s * 2 + 1);
     info.retry_and_idle_policy = &s->retry;
   }
   info.port = (int)s->cfg->http_port;
@@ -275,6 +321,7 @@ int node_server_create(node_server **out, const node_config *cfg, const node_log
   rc = open_engine(s, err);
   if (rc == NODE_OK) rc = node_push_init(&s->push, s->eng, err);
   if (rc == NODE_OK) rc = start_lws(s, err);
+  if (rc == NODE_OK) rc = start_repl(s, err);
   if (rc != NODE_OK) {
     node_server_destroy(s);
     return rc;
@@ -305,6 +352,8 @@ void node_server_destroy(node_server *s) {
      * the wire, but a tablet's retry with the same id gets "replayed". */
     node_srv_commit(s);
   }
+  node_repl_destroy(s->repl); /* before the loop's timers go */
+  s->repl = NULL;
   if (s->ctx) {
     lws_sul_cancel(&s->sul_commit);
     lws_sul_cancel(&s->sul_tick);

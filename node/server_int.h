@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
+#include "repl.h"
 #include "server.h"
 #include "wsmsg.h"
 
@@ -121,6 +122,7 @@ struct node_server {
   node_wsargs args;                /* scratch for the message being handled */
   char replay[NODE_RESULT_MAX];    /* scratch for a stored command result */
   node_server_counters counters;
+  node_repl *repl;                 /* NULL: replication off (mqtt_host "") */
   struct lws_protocols protocols[2];
   struct lws_http_mount mounts[NODE_MOUNTS];
   struct lws_protocol_vhost_options mime[6];

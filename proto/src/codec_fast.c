@@ -139,7 +139,8 @@ static bool fast_value(proto__jr *r, const proto__field *f, void *base) {
   return false;
 }
 
-/* The object that comes next, by table b, into base (zeroed). */
+/* The object that comes next, by table b, into base (zeroed).  Fields seen
+ * are a bitmask of table indexes: tables have fewer than 32 fields. */
 static bool fast_fields(proto__jr *r, const proto__body *b, void *base) {
   proto__jr_key k;
   uint32_t got = 0;
@@ -181,6 +182,7 @@ FAST_BODY(catalog)
 #undef FAST_BODY
 
 /* Any subset, at least one, of the settings table's keys. */
+_Static_assert(PROTO_SET__COUNT < 32, "settings fields are a bitmask");
 static bool fast_settings(proto__jr *r, proto_event *ev) {
   proto_ev_settings *s = &ev->body.settings;
   const proto_settings_field_info *tbl = proto_settings_fields();

@@ -1,7 +1,12 @@
-/* codec_read.c - JSON decoders (events, version vectors), the byte-level
- * precheck, and the identifier and value checks shared with the encoder.
+/* codec_read.c - the reference JSON decoders (events, version vectors), the
+ * byte-level precheck, and the identifier and value checks shared with the
+ * encoder.
  *
- * Decoding pipeline (proto_event_decode, proto_vv_decode):
+ * proto_event_decode (codec_fast.c) first tries a single-pass reader and
+ * comes here for anything it is not sure of; so this pipeline defines the
+ * decoder's behaviour, and it alone words every error.  Version vectors
+ * come here directly.  Decoding pipeline (proto__event_decode_tree,
+ * proto_vv_decode):
  *
  *   bytes --size--> precheck --cJSON--> tree --tables--> typed struct
  *          ETOOLONG  EUTF8      EJSON         EMISSING ETYPE ERANGE

@@ -268,6 +268,7 @@ static int batch_event(const cJSON *el, size_t i, const char *store, proto_event
                        proto_err *err) {
   proto_err inner = {0};
   char q[40];
+  if (!cJSON_IsObject(el)) return proto_err_set(err, PROTO_ETYPE, "events[%zu]: expected an object", i);
   int rc = proto__event_from_json(el, ev, &inner);
   if (rc != PROTO_OK) return proto_err_set(err, rc, "events[%zu].%s", i, inner.msg);
   if (strcmp(ev->store, store) != 0) {

@@ -136,7 +136,8 @@ static int map_rehash(state_map *m, size_t cap) {
   return PROTO_OK;
 }
 
-/* Room for entry m->n: key slot, value chunk, and a load <= 1/2 table. */
+/* Room for entry m->n: key slot, value chunk, and a load <= 1/2 table.
+ * PROTO_ENOMEM leaves the map valid, with its entries, maybe with more room. */
 static int map_reserve(state_map *m) {
   if (2 * (m->n + 1) > m->cap && map_rehash(m, m->cap ? 2 * m->cap : 1024) != PROTO_OK) return PROTO_ENOMEM;
   if (m->n == m->cap_keys) {
@@ -156,7 +157,8 @@ static int map_reserve(state_map *m) {
   return PROTO_OK;
 }
 
-/* The value for (store, key), created with the target's init if new. */
+/* The value for (store, key), created with the target's init if new.
+ * PROTO_ENOMEM: nothing added, the map as before. */
 static int map_get(state_map *m, const char *store, const char *key, void **out) {
   uint64_t h = key_hash(store, key);
   map_slot *s = m->cap ? map_probe(m, h, store, key) : NULL;

@@ -4,6 +4,7 @@
 // keep being served and the database stays consistent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startNode, STAFF, sqlite, haveSqlite, withTimeout } from './lib/storenode.mjs';
 
 let n;
@@ -160,6 +161,22 @@ test('a tablet that stops reading is disconnected instead of eating memory', asy
     assert.match(met.text, /storenode_ws_closed_total\{reason="slow_reader"\} 1/);
     assert.match(met.text, /storenode_tablets_connected 1\n/);
     slow.terminate();
+    await good.close();
+  } finally {
+    await m.cleanup();
+  }
+});
+
+test('a tablet that never answers pings is dropped (ws_ping_s)', async () => {
+  const m = await startNode({ config: { ws_ping_s: 1 } });
+  try {
+    const good = await m.loggedIn(STAFF[0], 'tab-alive'); // ws answers pings itself
+    const s = net.createConnection(m.port, '127.0.0.1');
+    s.resume(); // read (and ignore) what comes, so that the end is seen
+    s.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+      + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await withTimeout(new Promise((r) => s.on('close', r)), 10000, 'silent socket dropped');
+    await good.ok('ping');
     await good.close();
   } finally {
     await m.cleanup();

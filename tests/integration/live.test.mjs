@@ -134,6 +134,7 @@ test('cancel is for managers; a cancel after preparing raises a waste alert', as
   await a.ok('order.cancel', { order_id: 'o-can', reason: 'customer called' });
   const al = await b.waitFor(isAlert('cancelled', 'o-can'), { from });
   assert.equal(al.alert.waste, true);
+  await b.waitFor(isAlert('waste', 'o-can'), { from });
   const o = await b.waitFor(isOrder('o-can', (x) => x.status === 'cancelled'), { from });
   assert.equal(o.order.waste, true);
   assert.equal(o.order.cancel.reason, 'customer called');

@@ -253,18 +253,29 @@ static void test_event_corners(void **state) {
     const char *key, *value;
     want_fast fast;
   } edits[] = {
-      {"v", "1.0", FAST_NO},  {"v", "2", FAST_NO},     {"seq", "4e1", FAST_NO},
-      {"seq", "9007199254740991", FAST_YES},           {"seq", "9007199254740992", FAST_NO},
-      {"seq", "-0", FAST_NO}, {"hlc", "\"007\"", FAST_NO}, {"hlc", "\"18446744073709551615\"", FAST_YES},
-      {"hlc", "\"18446744073709551616\"", FAST_NO},    {"hlc", "\"0\"", FAST_NO},
-      {"seq", "42,\"seq\":42", FAST_NO},               {"order_id", "\"o\\u002d1\"", FAST_YES},
-      {"order_id", "\"o 1\"", FAST_NO},                {"by", "\"\"", FAST_YES},
+      {"v", "1.0", FAST_NO},
+      {"v", "2", FAST_NO},
+      {"seq", "4e1", FAST_NO},
+      {"seq", "9007199254740991", FAST_YES},
+      {"seq", "9007199254740992", FAST_NO},
+      {"seq", "-0", FAST_NO},
+      {"seq", "42,\"seq\":42", FAST_NO},
+      {"hlc", "\"007\"", FAST_NO},
+      {"hlc", "\"18446744073709551615\"", FAST_YES},
+      {"hlc", "\"18446744073709551616\"", FAST_NO},
+      {"hlc", "\"0\"", FAST_NO},
+      {"hlc", "\"1\\u0032\"", FAST_YES},
+      {"order_id", "\"o\\u002d1\"", FAST_YES},
+      {"order_id", "\"o 1\"", FAST_NO},
+      {"by", "\"\"", FAST_YES},
       {"type", "\"order.eaten\"", FAST_NO},
+      {"type", "\"order.read\\u0079\"", FAST_YES},
   };
   counts n = {0};
   const char *base =
       "{\"v\":1,\"origin\":\"store-001\",\"seq\":42,\"hlc\":\"115292150460684697\","
-      "\"store\":\"store-001\",\"type\":\"order.ready\",\"body\":{\"order_id\":\"o-1\",\"by\":\"s7\"}}";
+      "\"store\":\"store-001\",\"type\":\"order.ready\","
+      "\"body\":{\"order_id\":\"o-1\",\"by\":\"s7\"}}";
   char buf[1000];
   for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
     assert_true(json_edit(base, edits[i].key, edits[i].value, buf, sizeof buf));

@@ -41,8 +41,10 @@ static int collect(void *ctx, const proto_event *ev) {
   return 0;
 }
 
+/* GEN_MAX makes big dispatches only, to reach the byte limit. */
 static void random_event(rng *r, gen_mode mode, proto_event *ev) {
-  gen_event(r, (proto_event_type)rng_below(r, PROTO_EV__COUNT), mode, ev);
+  gen_event(r, mode == GEN_MAX ? PROTO_EV_ORDER_DISPATCHED : (proto_event_type)rng_below(r, PROTO_EV__COUNT),
+            mode, ev);
   strcpy(ev->store, STORE);
 }
 

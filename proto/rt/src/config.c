@@ -145,7 +145,7 @@ static int split_line(char *line, char **key, char **value, char *err, size_t ca
 /* One line: -1 with e set on a bad line; seen[] remembers each key's line. */
 static int load_line(const rt_cfg_table *t, void *obj, char *line, int lineno, int *seen, char *e,
                      size_t ecap) {
-  char *key, *value;
+  char *key = NULL, *value = NULL;
   const rt_cfg_key *k;
   if (split_line(line, &key, &value, e, ecap) != 0) return -1;
   if (!key) return 0;

@@ -1,6 +1,8 @@
 /* prom.c - Prometheus text format helpers (rt/prom.h). */
 #include "rt/prom.h"
 
+#include "proto/error.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <unistd.h>

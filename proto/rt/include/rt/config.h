@@ -49,7 +49,7 @@ typedef struct rt_cfg_table {
 #define RT_CFG_ROW_BOOL(T, m, d, h) {#m, RT_CFG_BOOL, offsetof(T, m), sizeof(bool), 0, 0, d, h}
 #define RT_CFG_ROW_LEVEL(T, m, d, h) {#m, RT_CFG_LEVEL, offsetof(T, m), sizeof(rt_log_level), 0, 0, d, h}
 
-/* Every key at its default (obj is zeroed first).  -1 (err says which key)
+/* Every key at its default (the caller zeroes obj first).  -1 (err says which key)
  * only if the table's own default is bad: a bug in the table. */
 int rt_cfg_defaults(const rt_cfg_table *t, void *obj, char *err, size_t cap);
 /* Set one key from its text form.  -1 naming the key on an unknown key or a

@@ -26,6 +26,9 @@ typedef struct rt_mqtt rt_mqtt;
 
 typedef enum { RT_MQTT_CONNECTED, RT_MQTT_DISCONNECTED, RT_MQTT_MESSAGE } rt_mqtt_kind;
 
+/* CONNECTED always means accepted (CONNACK reason 0): the subscriptions have
+ * been requested again and publishing works.  A refused CONNACK comes as
+ * DISCONNECTED with the broker's reason code (e.g. 135 not authorised). */
 typedef struct rt_mqtt_event {
   rt_mqtt_kind kind;
   int rc;                   /* CONNECTED/DISCONNECTED: broker reason code */
@@ -52,12 +55,20 @@ typedef struct rt_mqtt_opts {
   size_t max_queue;         /* queued items before the oldest messages are
                                refused back to the broker (default 10000) */
   struct lws_context *wake; /* woken with lws_cancel_service; may be NULL (tests poll) */
+  unsigned reconnect_min_s; /* first reconnect delay, doubling up to max (defaults 1, 30) */
+  unsigned reconnect_max_s;
 } rt_mqtt_opts;
 
 /* Start the client thread and connect asynchronously (reconnects by itself
- * with backoff).  On failure *out is NULL, errbuf says why, nothing runs. */
+ * with backoff).  On failure *out is NULL, errbuf says why, nothing runs.
+ * Failure means bad options (host, port 1..65535, client_id, keepalive >= 5
+ * when set, TLS files) or no memory; an unreachable broker is not a failure. */
 int rt_mqtt_open(rt_mqtt **out, const rt_mqtt_opts *opts, char *errbuf, size_t cap);
-/* Disconnect, stop the thread, free queued items.  NULL is fine. */
+/* Disconnect, stop the thread, free queued items.  NULL is fine.  With a
+ * will configured, the DISCONNECT asks the broker to publish it (reason 4),
+ * so a clean stop reads the same as a lost link ("offline").  May wait for
+ * a TCP connect in progress (kernel SYN timeout) if the broker's host does
+ * not answer at all. */
 void rt_mqtt_close(rt_mqtt *m);
 /* Queue a publish (thread-safe).  0 on success, -1 if not connected or the
  * library refused; the caller's log is the outbox, so it simply resends later. */
@@ -67,5 +78,7 @@ int rt_mqtt_publish(rt_mqtt *m, const char *topic, const void *payload, size_t l
  * Returns how many were handled. */
 size_t rt_mqtt_drain(rt_mqtt *m, void (*cb)(void *ctx, const rt_mqtt_event *ev), void *ctx);
 bool rt_mqtt_connected(const rt_mqtt *m);
+/* Messages dropped because the queue was full (the peer resends them). */
+uint64_t rt_mqtt_dropped(const rt_mqtt *m);
 
 #endif

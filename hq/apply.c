@@ -1,0 +1,303 @@
+/* apply.c - how events become rows at HQ (the schema: top of schema.c).
+ *
+ *   event --encode--> events(...)  INSERT OR IGNORE on UNIQUE(origin, seq):
+ *           a repeated event inserts nothing and the apply stops there;
+ *         --proto_event_merge--> the state of its target in ITS store,
+ *           keyed by (event.store, proto_event_key()):
+ *             order  -> orders + order_items (lines rewritten only when the
+ *                       lines or the order's open/reserving flags changed)
+ *             stock  -> stock + deltas (recount protocol, proto/stock.h)
+ *             sku    -> sku
+ *             store  -> settings, and the routing columns of stores
+ *
+ * The merge is the boxes' own (proto_event_merge), so HQ's state of a store
+ * equals the box's once both hold the same set of events.
+ *
+ * State BLOBs are packed proto structs (rt_db_pack); meta 'layout' records
+ * hq__state_layout() and a binary that finds another value replays the log
+ * (hq__rebuild): the state is a pure function of the set of events.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_int.h"
+
+/* Bump when a proto struct or a derived column changes meaning. */
+#define HQ_LAYOUT_MANUAL 1
+
+int64_t hq__state_layout(void) {
+  const uint64_t parts[] = {HQ_LAYOUT_MANUAL, sizeof(proto_order),    sizeof(proto_stock),
+                            sizeof(proto_sku), sizeof(proto_settings), PROTO_MS__COUNT,
+                            PROTO_SET__COUNT,  PROTO_ITEMS_MAX,        PROTO_SEEN_MAX};
+  uint64_t h = UINT64_C(0xcbf29ce484222325);
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    h ^= parts[i];
+    h *= UINT64_C(0x100000001b3);
+  }
+  return (int64_t)(h >> 1);
+}
+
+/* ---- loading ---------------------------------------------------------------------- */
+
+static int load_blob(hq_core *c, hq_q q, void *out, size_t size, bool *found, const char *store,
+                     const char *key, hq_err *err) {
+  int rc = key ? rt_db_get_blob(&c->db, q, out, size, found, "tt", store, key)
+               : rt_db_get_blob(&c->db, q, out, size, found, "t", store);
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "load state", err);
+}
+
+int hq__order_load(hq_core *c, const char *store, const char *order_id, proto_order *o,
+                   bool *found, hq_err *err) {
+  bool f = false;
+  int rc = load_blob(c, HQ_Q_ORDER_LOAD, o, sizeof *o, &f, store, order_id, err);
+  if (rc == HQ_OK && !f) proto_order_init(o, order_id, store);
+  if (found) *found = f;
+  return rc;
+}
+
+int hq__settings_load(hq_core *c, const char *store, proto_settings *s, bool *found,
+                      hq_err *err) {
+  bool f = false;
+  int rc = load_blob(c, HQ_Q_SET_LOAD, s, sizeof *s, &f, store, NULL, err);
+  if (rc == HQ_OK && !f) proto_settings_init(s, store);
+  if (found) *found = f;
+  return rc;
+}
+
+static int pack(hq_core *c, const void *p, size_t n, hq_err *err) {
+  return rt_db_pack(p, n, &c->pack) == PROTO_OK ? HQ_OK
+                                                 : hq_err_set(err, HQ_ENOMEM, "state: out of memory");
+}
+
+static int merge(const proto_event *ev, void *state, bool *recount, hq_err *err) {
+  int prc = proto_event_merge(ev, state, recount);
+  /* EFULL: the unavailable set kept its join at capacity; the state is right. */
+  if (prc == PROTO_OK || prc == PROTO_EFULL) return HQ_OK;
+  return hq_err_set(err, HQ_EINVAL, "merge of %s %s:%llu refused: %s",
+                    proto_event_type_name(ev->type), ev->origin, (unsigned long long)ev->seq,
+                    proto_strerror(prc));
+}
+
+/* ---- orders --------------------------------------------------------------------- */
+
+static int64_t ms_of(const proto_order *o, proto_milestone m) {
+  return (int64_t)PROTO_HLC_MS(o->ms_hlc[m]);
+}
+
+/* First non-zero HLC among milestones, as ms (0 if none). */
+static int64_t first_ms(const proto_order *o, const proto_milestone *ms, size_t n) {
+  uint64_t first = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t h = o->ms_hlc[ms[i]];
+    if (h && (!first || h < first)) first = h;
+  }
+  return (int64_t)PROTO_HLC_MS(first);
+}
+
+static const proto_milestone handoffs[] = {PROTO_MS_SHIPPED, PROTO_MS_PICKED_UP,
+                                           PROTO_MS_COMPLETED, PROTO_MS_DELIVERED};
+static const proto_milestone ends[] = {PROTO_MS_REJECTED,  PROTO_MS_CANCELLED, PROTO_MS_SHIPPED,
+                                       PROTO_MS_PICKED_UP, PROTO_MS_COMPLETED, PROTO_MS_DELIVERED};
+#define N_OF(a) (sizeof a / sizeof a[0])
+
+static bool order_open(const proto_order *o) {
+  return o->info_stamp.hlc != 0 && first_ms(o, ends, N_OF(ends)) == 0;
+}
+
+static int order_row(hq_core *c, const proto_order *o, uint64_t hlc, hq_err *err) {
+  int rc = pack(c, o, sizeof *o, err);
+  if (rc != HQ_OK) return rc;
+  rc = rt_db_run(&c->db, HQ_Q_ORDER_SAVE, "ttiiiiiiiiiiiiiiiiib", o->store, o->order_id,
+                 (int64_t)proto_order_status(o), (int64_t)o->info.kind, (int64_t)order_open(o),
+                 (int64_t)proto_order_reserving(o), (int64_t)proto_order_conflict(o),
+                 (int64_t)(o->resolve_stamp.hlc != 0), (int64_t)proto_order_waste(o),
+                 o->info.total, ms_of(o, PROTO_MS_DISPATCHED), ms_of(o, PROTO_MS_ACCEPTED),
+                 ms_of(o, PROTO_MS_READY), ms_of(o, PROTO_MS_RIDER_ARRIVED),
+                 first_ms(o, handoffs, N_OF(handoffs)), ms_of(o, PROTO_MS_DELIVERED),
+                 ms_of(o, PROTO_MS_CANCELLED), first_ms(o, ends, N_OF(ends)),
+                 (int64_t)PROTO_HLC_MS(hlc), (const void *)c->pack.data, c->pack.len);
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "save order", err);
+}
+
+static int order_lines(hq_core *c, const proto_order *o, hq_err *err) {
+  int rc = rt_db_run(&c->db, HQ_Q_ITEMS_DEL, "tt", o->store, o->order_id);
+  int64_t open = order_open(o), reserving = proto_order_reserving(o);
+  uint32_t n = o->info.n_items < PROTO_ITEMS_MAX ? o->info.n_items : PROTO_ITEMS_MAX;
+  for (uint32_t i = 0; rc == SQLITE_OK && i < n; i++) {
+    const proto_item *it = &o->info.items[i];
+    rc = rt_db_run(&c->db, HQ_Q_ITEM_INS, "ttitiiiii", o->store, o->order_id, (int64_t)i, it->sku,
+                   (int64_t)it->qty, it->price, (int64_t)proto_order_item_unavailable(o, it->sku),
+                   open, reserving);
+  }
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "save order lines", err);
+}
+
+static int apply_order(hq_core *c, const proto_event *ev, hq_err *err) {
+  proto_order o;
+  int rc = hq__order_load(c, ev->store, proto_event_key(ev), &o, NULL, err);
+  if (rc != HQ_OK) return rc;
+  bool open = order_open(&o), reserving = proto_order_reserving(&o);
+  rc = merge(ev, &o, NULL, err);
+  if (rc == HQ_OK) rc = order_row(c, &o, ev->hlc, err);
+  bool lines = ev->type == PROTO_EV_ORDER_DISPATCHED || ev->type == PROTO_EV_ORDER_ITEM_UNAVAILABLE;
+  if (rc == HQ_OK && (lines || open != order_open(&o) || reserving != proto_order_reserving(&o)))
+    rc = order_lines(c, &o, err);
+  return rc;
+}
+
+/* ---- stock, SKUs, settings -------------------------------------------------------- */
+
+static int recount(hq_core *c, const char *store, proto_stock *s, hq_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = rt_db_bind(&c->db, HQ_Q_DELTAS_OF, &st, "tt", store, s->sku);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *origin = (const char *)sqlite3_column_text(st, 0);
+    proto_stock_add_delta(s, origin ? origin : "", (uint64_t)sqlite3_column_int64(st, 1),
+                          sqlite3_column_int64(st, 2));
+    rc = SQLITE_OK;
+  }
+  rc = rt_db_end(st, rc);
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "recount", err);
+}
+
+/* The receiving store's transfer_in completes a transfer ordered at HQ. */
+static int transfer_received(hq_core *c, const proto_event *ev, hq_err *err) {
+  const proto_ev_delta *d = &ev->body.delta;
+  if (d->reason != PROTO_STOCK_TRANSFER_IN || !d->ref[0]) return HQ_OK;
+  int rc = rt_db_run(&c->db, HQ_Q_XFER_RECEIVED, "ttiit", d->ref, ev->store,
+                     (int64_t)PROTO_HLC_MS(ev->hlc), d->delta, d->sku);
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "transfer receipt", err);
+}
+
+static int apply_stock(hq_core *c, const proto_event *ev, hq_err *err) {
+  proto_stock s;
+  bool found = false, again = false;
+  const char *sku = proto_event_key(ev);
+  int rc = load_blob(c, HQ_Q_STOCK_LOAD, &s, sizeof s, &found, ev->store, sku, err);
+  if (rc == HQ_OK && !found) proto_stock_init(&s, sku);
+  if (rc == HQ_OK && ev->type == PROTO_EV_STOCK_DELTA) {
+    const proto_ev_delta *d = &ev->body.delta;
+    int src = rt_db_run(&c->db, HQ_Q_DELTA_INS, "tttiiit", ev->store, sku, ev->origin,
+                        (int64_t)ev->seq, d->delta, (int64_t)d->reason, d->ref);
+    rc = src == SQLITE_OK ? transfer_received(c, ev, err) : hq__dberr(c, src, "delta", err);
+  }
+  if (rc == HQ_OK) rc = merge(ev, &s, &again, err);
+  if (rc == HQ_OK && again) rc = recount(c, ev->store, &s, err);
+  if (rc == HQ_OK) rc = pack(c, &s, sizeof s, err);
+  if (rc != HQ_OK) return rc;
+  int src = rt_db_run(&c->db, HQ_Q_STOCK_SAVE, "ttib", ev->store, sku,
+                      (int64_t)proto_stock_on_hand(&s), (const void *)c->pack.data, c->pack.len);
+  return src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "save stock", err);
+}
+
+static int apply_sku(hq_core *c, const proto_event *ev, hq_err *err) {
+  proto_sku s;
+  bool found = false;
+  const char *sku = proto_event_key(ev);
+  int rc = load_blob(c, HQ_Q_SKU_LOAD, &s, sizeof s, &found, ev->store, sku, err);
+  if (rc == HQ_OK && !found) proto_sku_init(&s, sku);
+  if (rc == HQ_OK) rc = merge(ev, &s, NULL, err);
+  if (rc == HQ_OK) rc = pack(c, &s, sizeof s, err);
+  if (rc != HQ_OK) return rc;
+  bool catalog = s.catalog_stamp.hlc != 0;
+  int src = rt_db_run(&c->db, HQ_Q_SKU_SAVE, "ttiiiitb", ev->store, sku,
+                      (int64_t)proto_sku_sold_out(&s), (int64_t)(catalog && s.catalog.active),
+                      catalog ? s.catalog.price : 0, catalog ? s.catalog.low_threshold : 0,
+                      catalog ? s.catalog.name : "", (const void *)c->pack.data, c->pack.len);
+  return src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "save sku", err);
+}
+
+static int apply_store(hq_core *c, const proto_event *ev, hq_err *err) {
+  proto_settings s;
+  int rc = hq__settings_load(c, ev->store, &s, NULL, err);
+  if (rc == HQ_OK) rc = merge(ev, &s, NULL, err);
+  if (rc == HQ_OK) rc = pack(c, &s, sizeof s, err);
+  if (rc != HQ_OK) return rc;
+  int src = rt_db_run(&c->db, HQ_Q_SET_SAVE, "tb", ev->store, (const void *)c->pack.data,
+                      c->pack.len);
+  if (src == SQLITE_OK) src = rt_db_run(&c->db, HQ_Q_STORE_ENSURE, "ti", ev->store, (int64_t)hq__now(c));
+  bool located = proto_settings_is_set(&s, PROTO_SET_LAT_E6) && proto_settings_is_set(&s, PROTO_SET_LON_E6);
+  if (src == SQLITE_OK)
+    src = rt_db_run(&c->db, HQ_Q_STORE_SETTINGS, "ttiiiiiii", ev->store, s.v.name, s.v.lat_e6,
+                    s.v.lon_e6, (int64_t)located, s.v.open_min, s.v.close_min, (int64_t)s.v.paused,
+                    s.v.radius_m);
+  return src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "save settings", err);
+}
+
+typedef int (*apply_fn)(hq_core *c, const proto_event *ev, hq_err *err);
+static const apply_fn appliers[] = {
+    [PROTO_TARGET_ORDER] = apply_order,
+    [PROTO_TARGET_STOCK] = apply_stock,
+    [PROTO_TARGET_SKU] = apply_sku,
+    [PROTO_TARGET_STORE] = apply_store,
+};
+
+static int materialise(hq_core *c, const proto_event *ev, hq_err *err) {
+  proto_target t = proto_event_target(ev->type);
+  if ((size_t)t >= N_OF(appliers))
+    return hq_err_set(err, HQ_EINVAL, "event: no state for type %d", (int)ev->type);
+  return appliers[t](c, ev, err);
+}
+
+/* ---- the log ---------------------------------------------------------------------- */
+
+int hq__apply(hq_core *c, const proto_event *ev, bool *dup, hq_err *err) {
+  proto_err perr = {0};
+  *dup = false;
+  proto_buf_reset(&c->json);
+  int prc = proto_event_encode(ev, &c->json, &perr);
+  if (prc != PROTO_OK) return hq__err_proto(prc, &perr, err);
+  int rc = rt_db_run(&c->db, HQ_Q_EV_INSERT, "tiittitti",
+                     ev->origin, (int64_t)ev->seq, (int64_t)ev->hlc, ev->store,
+                     proto_event_type_name(ev->type), (int64_t)proto_event_target(ev->type),
+                     proto_event_key(ev), c->json.data, (int64_t)hq__now(c));
+  if (rc != SQLITE_OK) return hq__dberr(c, rc, "log event", err);
+  if (sqlite3_changes(c->db.h) == 0) {
+    *dup = true;
+    c->stats.events_duplicate++;
+    return HQ_OK;
+  }
+  c->stats.events_applied++;
+  return materialise(c, ev, err);
+}
+
+int hq__emit(hq_core *c, hq__store *s, proto_event *ev, hq_err *err) {
+  bool dup = false;
+  ev->v = PROTO_VERSION;
+  snprintf(ev->origin, sizeof ev->origin, "%s", s->origin);
+  snprintf(ev->store, sizeof ev->store, "%s", s->id);
+  ev->seq = s->next_seq;
+  ev->hlc = proto_hlc_send(&c->hlc, hq__now(c));
+  int rc = hq__apply(c, ev, &dup, err);
+  if (rc == HQ_OK && dup) /* C2 says this cannot happen; never overwrite silently */
+    rc = hq_err_set(err, HQ_EDB, "seq %llu of %s is already in the log",
+                    (unsigned long long)ev->seq, s->origin);
+  if (rc == HQ_OK) rc = hq__journal(c, s, true, ev->seq, err);
+  if (rc == HQ_OK) s->next_seq++;
+  return rc;
+}
+
+int hq__rebuild(hq_core *c, hq_err *err) {
+  static const char wipe[] =
+      "DELETE FROM order_items; DELETE FROM orders; DELETE FROM stock; DELETE FROM deltas;"
+      "DELETE FROM sku; DELETE FROM settings;";
+  sqlite3_stmt *st = NULL;
+  proto_event *ev = malloc(sizeof *ev);
+  int src = ev ? rt_db_exec(&c->db, wipe) : SQLITE_NOMEM;
+  int rc = src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "rebuild", err);
+  if (rc == HQ_OK) src = rt_db_bind(&c->db, HQ_Q_EV_ALL, &st, "");
+  while (rc == HQ_OK && src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    proto_err perr = {0};
+    const char *json = (const char *)sqlite3_column_text(st, 0);
+    int prc = proto_event_decode(json ? json : "", (size_t)sqlite3_column_bytes(st, 0), ev, &perr);
+    rc = prc == PROTO_OK ? materialise(c, ev, err)
+                         : hq_err_set(err, HQ_ECORRUPT, "rebuild: stored event: %s", perr.msg);
+    src = SQLITE_OK;
+  }
+  src = rt_db_end(st, src);
+  if (rc == HQ_OK && src != SQLITE_OK) rc = hq__dberr(c, src, "rebuild", err);
+  if (rc == HQ_OK) hq__logf(c, RT_LOG_INFO, "state rebuilt from the event log", NULL);
+  free(ev);
+  return rc;
+}

@@ -1,0 +1,59 @@
+/* hq/config.h - hq's configuration: one table of keys (config.c), parsed
+ * by the shared key-table parser (rt/config.h: `key = value` lines, `#`
+ * comments, every key typed, ranged and defaulted; unknown or repeated
+ * keys are errors naming the file and line).  `hq --help` prints the table;
+ * docs/hq.md documents every key.
+ */
+#ifndef HQ_CONFIG_H
+#define HQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "rt/log.h"
+
+#define HQ_CONFIG_PATH_MAX 512
+
+typedef struct hq_config {
+  char http_addr[64];
+  int64_t http_port;
+  char db_path[HQ_CONFIG_PATH_MAX];
+  char mqtt_host[256];
+  int64_t mqtt_port;
+  char mqtt_client_id[64];
+  char mqtt_username[64];
+  char mqtt_cafile[HQ_CONFIG_PATH_MAX];
+  char mqtt_certfile[HQ_CONFIG_PATH_MAX];
+  char mqtt_keyfile[HQ_CONFIG_PATH_MAX];
+  int64_t mqtt_keepalive_s;
+  int64_t mqtt_session_expiry_s;
+  int64_t mqtt_max_queue;
+  int64_t max_skew_ms;
+  int64_t busy_timeout_ms;
+  int64_t ingest_max_msgs;
+  int64_t down_window;
+  int64_t retransmit_ms;
+  int64_t offline_after_s;
+  int64_t tick_ms;
+  char api_tokens_file[HQ_CONFIG_PATH_MAX];
+  int64_t http_body_max;
+  int64_t pickup_code_digits;
+  int64_t tz_offset_min;
+  bool route_online_only;
+  int64_t idempotency_keep_s;
+  rt_log_level log_level;
+} hq_config;
+
+void hq_config_defaults(hq_config *c);
+/* Read a file over c (which should hold the defaults); HQ_ECONFIG with
+ * "FILE:LINE: key: why" on err. */
+int hq_config_load(hq_config *c, const char *path, hq_err *err);
+/* Set one key from text (tests, command line overrides). */
+int hq_config_set(hq_config *c, const char *key, const char *value, hq_err *err);
+void hq_config_print_keys(FILE *out);
+void hq_config_print_markdown(FILE *out);
+void hq_config_print(const hq_config *c, FILE *out);
+
+#endif

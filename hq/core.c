@@ -1,0 +1,515 @@
+/* core.c - the core handle: open/close, transactions with one savepoint per
+ * message or command, the store registry, and the commit that releases
+ * acknowledgements and HQ's events.
+ *
+ * Transactions (one writer, the event loop):
+ *
+ *   idle --hq_core_begin / first savepoint--> BEGIN IMMEDIATE
+ *        each message/command: SAVEPOINT m ... RELEASE m           (ok)
+ *                              SAVEPOINT m ... ROLLBACK TO m       (refused:
+ *                              journal, clock and seqs restored from the mark)
+ *   hq_core_commit: fold the journal into the stores' version vectors, write
+ *        their replication columns and meta 'hlc', COMMIT (one fsync), then
+ *        publish: down/ack for every events batch handled, HQ's new events.
+ *   COMMIT fails: ROLLBACK; the touched stores are reloaded from the log.
+ *
+ * Invariants:
+ *   C1 nothing leaves HQ before the commit that made it durable: acks are
+ *      computed from committed vectors, HQ's events are sent up to
+ *      committed_seq only.
+ *   C2 HQ's seqs per store are gap-free and never reused: next_seq starts
+ *      above the log, the stores row's down_seq and down_acked (a store that
+ *      holds more than HQ, after HQ was restored from a backup).
+ *   C3 the HLC never goes backwards: meta 'hlc' is written in every commit.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core_int.h"
+#include "proto/repl.h"
+
+#define DEFAULT_SKEW_MS 60000u
+#define DEFAULT_BUSY_MS 5000
+#define DEFAULT_WINDOW 1024u
+#define DEFAULT_RETRANSMIT_MS 5000u
+#define DEFAULT_OFFLINE_MS 90000u
+#define DEFAULT_IDEM_KEEP_MS (7u * 24u * 3600u * 1000u)
+#define PRUNE_EVERY_MS (3600u * 1000u)
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+uint64_t hq__now(const hq_core *c) { return c->o.clock_ms ? c->o.clock_ms(c->o.ctx) : proto_wall_ms(); }
+
+uint64_t hq_core_hlc(const hq_core *c) { return c->hlc.last; }
+
+int hq__err_proto(int prc, const proto_err *perr, hq_err *err) {
+  int code = prc == PROTO_EILLEGAL      ? HQ_EILLEGAL
+             : prc == PROTO_ECLOCK_SKEW ? HQ_ECLOCK
+             : prc == PROTO_ENOMEM      ? HQ_ENOMEM
+             : prc == PROTO_EJSON       ? HQ_EJSON
+             : prc == PROTO_ETOOLONG    ? HQ_ETOOBIG
+                                        : HQ_EINVAL;
+  return hq_err_set(err, code, "%s", perr && perr->msg[0] ? perr->msg : proto_strerror(prc));
+}
+
+typedef struct rc_row {
+  int sqlite_rc; /* extended code first, then primary codes */
+  int hq_rc;
+} rc_row;
+
+static const rc_row rc_map[] = {
+    {SQLITE_FULL, HQ_EFULL},   {SQLITE_CORRUPT, HQ_ECORRUPT}, {SQLITE_NOTADB, HQ_ECORRUPT},
+    {SQLITE_NOMEM, HQ_ENOMEM}, {SQLITE_IOERR, HQ_EIO},        {SQLITE_CANTOPEN, HQ_EIO},
+    {SQLITE_READONLY, HQ_EIO}, {SQLITE_PERM, HQ_EIO},
+};
+
+int hq__db_err(const rt_db *db, int rc, const char *what, hq_err *err) {
+  int code = HQ_EDB;
+  if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return HQ_OK;
+  for (size_t i = 0; i < sizeof rc_map / sizeof rc_map[0]; i++) {
+    if (rc_map[i].sqlite_rc == rc || rc_map[i].sqlite_rc == (rc & 0xff)) {
+      code = rc_map[i].hq_rc;
+      break;
+    }
+  }
+  return hq_err_set(err, code, "%s: %s (sqlite %d)", what,
+                    db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc), rc);
+}
+
+int hq__dberr(hq_core *c, int rc, const char *what, hq_err *err) {
+  return hq__db_err(&c->db, rc, what, err);
+}
+
+void hq__logf(const hq_core *c, rt_log_level lvl, const char *msg, const char *kv_fmt, ...) {
+  char tail[1024];
+  va_list ap;
+  if (!c->o.log || lvl < c->o.log->level) return;
+  tail[0] = '\0';
+  if (kv_fmt) {
+    va_start(ap, kv_fmt);
+    vsnprintf(tail, sizeof tail, kv_fmt, ap);
+    va_end(ap);
+  }
+  rt_logf(c->o.log, lvl, msg, "%s", tail);
+}
+
+int hq__publish(hq_core *c, const char *topic, const proto_buf *b) {
+  int rc = c->o.publish ? c->o.publish(c->o.ctx, topic, b->data, b->len) : -1;
+  if (rc != 0) c->stats.publish_failed++;
+  return rc;
+}
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return 0;
+  size_t n = *cap ? *cap * 2 : 16;
+  while (n < need) n *= 2;
+  void *q = realloc(*p, n * elem);
+  if (!q) return -1;
+  *p = q;
+  *cap = n;
+  return 0;
+}
+
+/* ---- the store registry --------------------------------------------------------- */
+
+static size_t locate(const hq_core *c, const char *id, bool *found) {
+  size_t lo = 0, hi = c->n_stores;
+  *found = false;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int d = strcmp(c->stores[mid]->id, id);
+    if (d == 0) {
+      *found = true;
+      return mid;
+    }
+    if (d < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* A new entry at position at; NULL if out of memory or id unusable. */
+static hq__store *registry_insert(hq_core *c, size_t at, const char *id, hq_err *err) {
+  proto_err perr = {0};
+  hq__store *s = calloc(1, sizeof *s);
+  if (!s || grow((void **)&c->stores, &c->cap_stores, c->n_stores + 1, sizeof *c->stores) != 0) {
+    free(s);
+    hq_err_set(err, HQ_ENOMEM, "store registry: out of memory");
+    return NULL;
+  }
+  snprintf(s->id, sizeof s->id, "%s", id);
+  if (proto_hq_origin(s->origin, sizeof s->origin, id, &perr) != PROTO_OK) {
+    free(s);
+    hq_err_field(err, HQ_EINVAL, "store", "store id '%.63s' cannot be used: %s", id, perr.msg);
+    return NULL;
+  }
+  proto_vv_init(&s->vv);
+  memmove(c->stores + at + 1, c->stores + at, (c->n_stores - at) * sizeof *c->stores);
+  c->stores[at] = s;
+  c->n_stores++;
+  return s;
+}
+
+/* Held seqs of origin into vv: COUNT = MAX means gap-free (the usual case,
+ * one indexed query); else every seq is read. */
+static int load_origin(hq_core *c, proto_vv *vv, const char *origin, uint64_t *max, hq_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = rt_db_bind(&c->db, HQ_Q_EV_COUNT, &st, "t", origin), src = SQLITE_DONE;
+  int64_t count = 0, top = 0;
+  if (rc == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    count = sqlite3_column_int64(st, 0);
+    top = sqlite3_column_int64(st, 1);
+  }
+  rc = rc == SQLITE_OK ? rt_db_end(st, src) : rc;
+  if (rc != SQLITE_OK) return hq__dberr(c, rc, "load version vector", err);
+  *max = (uint64_t)top;
+  if (top > 0 && count == top) {
+    return proto_vv_advance(vv, origin, (uint64_t)top) == PROTO_OK
+               ? HQ_OK
+               : hq_err_set(err, HQ_ENOMEM, "version vector: out of memory");
+  }
+  rc = top > 0 ? rt_db_bind(&c->db, HQ_Q_EV_SEQS, &st, "t", origin) : SQLITE_OK;
+  int prc = PROTO_OK;
+  while (top > 0 && rc == SQLITE_OK && prc == PROTO_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+    prc = proto_vv_add(vv, origin, (uint64_t)sqlite3_column_int64(st, 0), NULL);
+  if (top > 0 && rc == SQLITE_OK) rc = rt_db_end(st, prc == PROTO_OK ? src : SQLITE_OK);
+  if (prc != PROTO_OK) return hq_err_set(err, HQ_ENOMEM, "version vector: out of memory");
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "load version vector", err);
+}
+
+/* vv and seqs from the log and the stores row (C2). */
+static int store_load(hq_core *c, hq__store *s, hq_err *err) {
+  uint64_t own_max = 0, box_max = 0;
+  int64_t down_seq = 0;
+  proto_vv_reset(&s->vv);
+  int rc = load_origin(c, &s->vv, s->id, &box_max, err);
+  if (rc == HQ_OK) rc = load_origin(c, &s->vv, s->origin, &own_max, err);
+  if (rc != HQ_OK) return rc;
+  sqlite3_stmt *st = NULL;
+  int src = rt_db_bind(&c->db, HQ_Q_STORE_GET, &st, "t", s->id);
+  if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    down_seq = sqlite3_column_int64(st, 24);
+    uint64_t acked = (uint64_t)sqlite3_column_int64(st, 25);
+    if (acked > s->down_acked) s->down_acked = acked;
+  }
+  src = rt_db_end(st, src);
+  if (src != SQLITE_OK) return hq__dberr(c, src, "load store", err);
+  uint64_t top = own_max;
+  if ((uint64_t)down_seq > top) top = (uint64_t)down_seq;
+  if (s->down_acked > top) top = s->down_acked;
+  s->next_seq = top + 1;
+  s->committed_seq = own_max;
+  if (s->sent_upto < s->down_acked || s->sent_upto > own_max) s->sent_upto = s->down_acked;
+  s->loaded = true;
+  return HQ_OK;
+}
+
+hq__store *hq__store_get(hq_core *c, const char *id, bool create, hq_err *err) {
+  bool found = false;
+  size_t at;
+  hq__store *s;
+  if (!id || !proto_id_valid(id)) {
+    hq_err_field(err, HQ_EINVAL, "store", "'%.63s' is not a store id", id ? id : "");
+    return NULL;
+  }
+  at = locate(c, id, &found);
+  if (!found && !create) {
+    hq_err_field(err, HQ_ENOTFOUND, "store", "no store '%s'", id);
+    return NULL;
+  }
+  if (create) {
+    /* Every time, not only for a new entry: a rolled-back savepoint may have
+     * taken the row with it.  INSERT OR IGNORE on the key is one look-up. */
+    int rc = c->in_txn ? rt_db_run(&c->db, HQ_Q_STORE_ENSURE, "ti", id, (int64_t)hq__now(c))
+                       : SQLITE_MISUSE;
+    if (rc != SQLITE_OK) {
+      hq__dberr(c, rc, "register store", err);
+      return NULL;
+    }
+  }
+  s = found ? c->stores[at] : registry_insert(c, at, id, err);
+  if (!s) return NULL;
+  if (!s->loaded && store_load(c, s, err) != HQ_OK) return NULL;
+  if (create && hq__touch(c, s, err) != HQ_OK) return NULL;
+  return s;
+}
+
+static int registry_load(hq_core *c, hq_err *err) {
+  sqlite3_stmt *st = NULL;
+  int src = rt_db_bind(&c->db, HQ_Q_STORES_ALL, &st, "");
+  while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    bool found = false;
+    size_t at = locate(c, id ? id : "", &found);
+    hq__store *s = found || !id ? NULL : registry_insert(c, at, id, err);
+    if (!s) continue; /* an unusable id in the table: skipped */
+    s->down_acked = s->sent_upto = (uint64_t)sqlite3_column_int64(st, 1);
+    s->online = sqlite3_column_int(st, 2) != 0;
+    s->last_seen_ms = (uint64_t)sqlite3_column_int64(st, 3);
+    src = SQLITE_OK;
+  }
+  src = rt_db_end(st, src);
+  c->stats.stores_known = c->n_stores;
+  return src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "load stores", err);
+}
+
+/* ---- journal, savepoints, the transaction ------------------------------------------ */
+
+int hq__journal(hq_core *c, hq__store *s, bool own, uint64_t seq, hq_err *err) {
+  if (grow((void **)&c->applied, &c->cap_applied, c->n_applied + 1, sizeof *c->applied) != 0)
+    return hq_err_set(err, HQ_ENOMEM, "journal: out of memory");
+  c->applied[c->n_applied++] = (hq__applied){s, own, seq};
+  return hq__touch(c, s, err);
+}
+
+int hq__touch(hq_core *c, hq__store *s, hq_err *err) {
+  if (s->touched) return HQ_OK;
+  if (grow((void **)&c->touched, &c->cap_touched, c->n_touched + 1, sizeof *c->touched) != 0)
+    return hq_err_set(err, HQ_ENOMEM, "touched stores: out of memory");
+  c->touched[c->n_touched++] = s;
+  s->touched = true;
+  return HQ_OK;
+}
+
+int hq_core_begin(hq_core *c, hq_err *err) {
+  if (c->in_txn) return HQ_OK;
+  int rc = rt_db_exec(&c->db, "BEGIN IMMEDIATE");
+  if (rc != SQLITE_OK) return hq__dberr(c, rc, "begin", err);
+  c->in_txn = true;
+  c->pending = 0;
+  c->txn_mark = (hq__mark){c->n_applied, c->hlc.last};
+  return HQ_OK;
+}
+
+int hq__sp_begin(hq_core *c, hq__mark *m, hq_err *err) {
+  int rc = hq_core_begin(c, err);
+  if (rc != HQ_OK) return rc;
+  *m = (hq__mark){c->n_applied, c->hlc.last};
+  rc = rt_db_exec(&c->db, "SAVEPOINT m");
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "savepoint", err);
+}
+
+static void restore(hq_core *c, const hq__mark *m) {
+  for (size_t i = m->n_applied; i < c->n_applied; i++) {
+    hq__applied *a = &c->applied[i];
+    if (a->own && a->seq < a->s->next_seq) a->s->next_seq = a->seq;
+  }
+  c->n_applied = m->n_applied;
+  c->hlc.last = m->hlc;
+}
+
+/* The whole transaction is gone: forget it; touched stores reload. */
+static void txn_lost(hq_core *c) {
+  if (c->db.h && !sqlite3_get_autocommit(c->db.h)) sqlite3_exec(c->db.h, "ROLLBACK", NULL, NULL, NULL);
+  c->hlc.last = c->txn_mark.hlc;
+  for (size_t i = 0; i < c->n_touched; i++) {
+    c->touched[i]->loaded = false;
+    c->touched[i]->touched = false;
+    c->touched[i]->ack_due = false;
+  }
+  c->n_touched = c->n_applied = 0;
+  c->in_txn = false;
+  c->pending = 0;
+}
+
+int hq__sp_end(hq_core *c, const hq__mark *m, int rc, hq_err *err) {
+  if (rc == HQ_OK) {
+    int src = rt_db_exec(&c->db, "RELEASE m");
+    if (src == SQLITE_OK) {
+      c->pending++;
+      return HQ_OK;
+    }
+    rc = hq__dberr(c, src, "release", err);
+  }
+  if (!sqlite3_get_autocommit(c->db.h) &&
+      sqlite3_exec(c->db.h, "ROLLBACK TO m; RELEASE m", NULL, NULL, NULL) == SQLITE_OK) {
+    restore(c, m);
+    return rc;
+  }
+  txn_lost(c); /* SQLite rolled everything back by itself (FULL, IOERR, NOMEM) */
+  return rc;
+}
+
+void hq_core_rollback(hq_core *c) {
+  if (c->in_txn) txn_lost(c);
+}
+
+bool hq_core_in_txn(const hq_core *c) { return c->in_txn; }
+
+int hq__cmd_begin(hq_core *c, hq_err *err) {
+  int rc = c->in_txn ? hq_core_commit(c, err) : HQ_OK;
+  return rc == HQ_OK ? hq_core_begin(c, err) : rc;
+}
+
+int hq__cmd_end(hq_core *c, int rc, hq_err *err) {
+  if (rc == HQ_OK) return hq_core_commit(c, err);
+  hq_core_rollback(c);
+  return rc;
+}
+size_t hq_core_pending(const hq_core *c) { return c->pending; }
+
+/* Fold the journal into the vectors and write the touched stores' columns. */
+static int pre_commit(hq_core *c, hq_err *err) {
+  for (size_t i = 0; i < c->n_applied; i++) {
+    hq__applied *a = &c->applied[i];
+    if (proto_vv_add(&a->s->vv, a->own ? a->s->origin : a->s->id, a->seq, NULL) != PROTO_OK)
+      return hq_err_set(err, HQ_ENOMEM, "version vector: out of memory");
+  }
+  for (size_t i = 0; i < c->n_touched; i++) {
+    hq__store *s = c->touched[i];
+    int rc = rt_db_run(&c->db, HQ_Q_STORE_REPL, "tiii", s->id,
+                       (int64_t)proto_vv_contiguous(&s->vv, s->id), (int64_t)(s->next_seq - 1),
+                       (int64_t)s->down_acked);
+    if (rc != SQLITE_OK) return hq__dberr(c, rc, "store replication state", err);
+  }
+  int rc = rt_db_run(&c->db, HQ_Q_META_SET, "ti", "hlc", (int64_t)c->hlc.last);
+  if (rc == SQLITE_OK) rc = rt_db_exec(&c->db, "COMMIT");
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "commit", err);
+}
+
+/* After COMMIT: acks and HQ's new events (C1). */
+static void post_commit(hq_core *c) {
+  size_t n = c->n_touched;
+  c->n_applied = 0;
+  c->n_touched = 0;
+  for (size_t i = 0; i < n; i++) {
+    hq__store *s = c->touched[i];
+    s->touched = false;
+    s->committed_seq = proto_vv_max(&s->vv, s->origin);
+    if (s->ack_due) hq__send_ack(c, s);
+    s->ack_due = false;
+    hq__send(c, s, NULL);
+  }
+}
+
+int hq_core_commit(hq_core *c, hq_err *err) {
+  if (!c->in_txn) return HQ_OK;
+  uint64_t t0 = mono_ns();
+  int rc = pre_commit(c, err);
+  if (rc != HQ_OK) {
+    txn_lost(c);
+    return rc;
+  }
+  uint64_t dt = mono_ns() - t0;
+  c->stats.commits++;
+  c->stats.commit_ns_total += dt;
+  c->stats.commit_msgs_total += c->pending;
+  if (dt > c->stats.commit_ns_max) c->stats.commit_ns_max = dt;
+  c->in_txn = false;
+  c->pending = 0;
+  post_commit(c);
+  return HQ_OK;
+}
+
+/* ---- open / close --------------------------------------------------------------------- */
+
+static int meta_get(hq_core *c, const char *key, int64_t *out, bool *found, hq_err *err) {
+  int rc = rt_db_get_i64(&c->db, HQ_Q_META_GET, out, found, "t", key);
+  return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "meta", err);
+}
+
+/* Clock from meta (C3); state rebuilt if its layout changed. */
+static int startup(hq_core *c, hq_err *err) {
+  int64_t hlc = 0, layout = 0;
+  bool found = false;
+  int rc = meta_get(c, "hlc", &hlc, &found, err);
+  if (rc != HQ_OK) return rc;
+  proto_hlc_init(&c->hlc, (uint64_t)hlc, c->o.max_skew_ms);
+  rc = meta_get(c, "layout", &layout, &found, err);
+  if (rc == HQ_OK && (!found || layout != hq__state_layout())) {
+    rc = hq_core_begin(c, err);
+    if (rc == HQ_OK) rc = hq__rebuild(c, err);
+    if (rc == HQ_OK) {
+      int src = rt_db_run(&c->db, HQ_Q_META_SET, "ti", "layout", hq__state_layout());
+      rc = src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "meta", err);
+    }
+    rc = rc == HQ_OK ? hq_core_commit(c, err) : (hq_core_rollback(c), rc);
+  }
+  return rc == HQ_OK ? registry_load(c, err) : rc;
+}
+
+static void defaults(hq_core_opts *o) {
+  if (!o->max_skew_ms) o->max_skew_ms = DEFAULT_SKEW_MS;
+  if (o->busy_timeout_ms <= 0) o->busy_timeout_ms = DEFAULT_BUSY_MS;
+  if (!o->down_window) o->down_window = DEFAULT_WINDOW;
+  if (!o->retransmit_ms) o->retransmit_ms = DEFAULT_RETRANSMIT_MS;
+  if (!o->offline_after_ms) o->offline_after_ms = DEFAULT_OFFLINE_MS;
+  if (!o->idem_keep_ms) o->idem_keep_ms = DEFAULT_IDEM_KEEP_MS;
+}
+
+int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err) {
+  char msg[300];
+  *out = NULL;
+  if (!opts || !opts->db_path) return hq_err_set(err, HQ_ECONFIG, "core: db_path is required");
+  hq_core *c = calloc(1, sizeof *c);
+  if (!c) return hq_err_set(err, HQ_ENOMEM, "core: out of memory");
+  c->o = *opts;
+  defaults(&c->o);
+  proto_buf_init(&c->json);
+  proto_buf_init(&c->pack);
+  proto_buf_init(&c->out);
+  int src = rt_db_open(&c->db, hq__schema(), c->o.db_path, c->o.busy_timeout_ms, msg, sizeof msg);
+  int rc = src == SQLITE_OK ? HQ_OK : hq__db_err(NULL, src, "open", err);
+  if (rc != HQ_OK) hq_err_set(err, rc, "%s", msg);
+  if (rc == HQ_OK) rc = startup(c, err);
+  if (rc != HQ_OK) {
+    hq_core_close(c);
+    return rc;
+  }
+  c->last_prune_ms = 0;
+  *out = c;
+  return HQ_OK;
+}
+
+void hq_core_close(hq_core *c) {
+  if (!c) return;
+  hq_core_rollback(c);
+  rt_db_close(&c->db);
+  for (size_t i = 0; i < c->n_stores; i++) {
+    proto_vv_close(&c->stores[i]->vv);
+    free(c->stores[i]);
+  }
+  free(c->stores);
+  free(c->applied);
+  free(c->touched);
+  proto_buf_close(&c->json);
+  proto_buf_close(&c->pack);
+  proto_buf_close(&c->out);
+  free(c);
+}
+
+/* ---- figures ----------------------------------------------------------------------------- */
+
+int hq_core_stats_get(hq_core *c, hq_core_stats *out, hq_err *err) {
+  sqlite3_stmt *st = NULL;
+  int64_t conflicts = 0;
+  *out = c->stats;
+  out->stores_online = out->down_unacked = 0;
+  out->stores_known = c->n_stores;
+  for (size_t i = 0; i < c->n_stores; i++) {
+    const hq__store *s = c->stores[i];
+    out->stores_online += s->online;
+    if (s->loaded && s->committed_seq > s->down_acked) out->down_unacked += s->committed_seq - s->down_acked;
+  }
+  memset(out->open_by_status, 0, sizeof out->open_by_status);
+  int src = rt_db_bind(&c->db, HQ_Q_ORDERS_OPEN_BY_STATUS, &st, "");
+  while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    int m = sqlite3_column_int(st, 0);
+    if (m >= 0 && m < PROTO_MS__COUNT) out->open_by_status[m] = (uint64_t)sqlite3_column_int64(st, 1);
+    src = SQLITE_OK;
+  }
+  src = rt_db_end(st, src);
+  if (src == SQLITE_OK) src = rt_db_get_i64(&c->db, HQ_Q_CONFLICTS_COUNT, &conflicts, NULL, "");
+  out->conflicts = (uint64_t)conflicts;
+  return src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "figures", err);
+}

@@ -1,0 +1,102 @@
+/* hq/core.h - HQ's domain core: the SQLite log of every store's events, the
+ * per-store materialised state (the same proto merge as the boxes), the
+ * per-store version vectors, the replication protocol of proto/repl.h, and
+ * the commands behind the HTTP API (intake.h, orders.h, stores.h).
+ *
+ * No network code: the core is handed MQTT messages (hq_ingest) and hands
+ * back what it must publish through opts.publish, so unit tests drive it
+ * directly.  Single-threaded: call everything from the event loop.
+ *
+ * Transactions: a caller opens one with hq_core_begin(), runs any number of
+ * ingests or commands (each in its own SAVEPOINT, so a refused one leaves no
+ * trace), and makes them durable with hq_core_commit() (one fsync,
+ * synchronous=FULL).  Only after that commit does HQ acknowledge anything:
+ * down/ack to a store, 201 to the mall, and HQ's own events go down only
+ * once committed.
+ */
+#ifndef HQ_CORE_H
+#define HQ_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "proto/proto.h"
+#include "rt/log.h"
+
+typedef struct hq_core hq_core;
+
+typedef struct hq_core_opts {
+  const char *db_path;
+  uint64_t max_skew_ms;            /* HLC bound for events from the boxes */
+  int busy_timeout_ms;
+  uint64_t down_window;            /* HQ events in flight per store (unacked) */
+  uint64_t retransmit_ms;          /* resend unacked HQ events after this */
+  uint64_t offline_after_ms;       /* no traffic for this long: offline */
+  uint64_t idem_keep_ms;           /* intake idempotency keys kept this long */
+  int64_t tz_offset_min;           /* stores' local time = UTC + this (opening hours) */
+  int pickup_digits;               /* pickup code length, 4..6 */
+  bool route_online_only;          /* route only to stores that are online */
+  const rt_log *log;               /* may be NULL: no logging */
+  /* Wall clock in ms; NULL = proto_wall_ms.  Tests inject their own. */
+  uint64_t (*clock_ms)(void *ctx);
+  /* Publish one MQTT message (QoS 1, not retained); 0 on success, -1 when
+   * it could not be queued (not connected): the core resends later. */
+  int (*publish)(void *ctx, const char *topic, const void *payload, size_t len);
+  void *ctx;
+} hq_core_opts;
+
+/* Opens (creating or migrating) the database and loads the store registry.
+ * On failure *out is NULL and nothing is left open. */
+int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err);
+/* Rolls back an open transaction and closes.  NULL is fine. */
+void hq_core_close(hq_core *c);
+
+/* ---- transactions ------------------------------------------------------------ */
+int hq_core_begin(hq_core *c, hq_err *err);
+/* Commit (no-op without a transaction), then publish what the commit
+ * allows: acks for applied batches, HQ's new events.  On failure everything
+ * since hq_core_begin is rolled back and must be answered with the error. */
+int hq_core_commit(hq_core *c, hq_err *err);
+void hq_core_rollback(hq_core *c);
+bool hq_core_in_txn(const hq_core *c);
+/* Messages (ingests) in the open transaction. */
+size_t hq_core_pending(const hq_core *c);
+
+/* ---- replication (ingest.c, outbox.c) ---------------------------------------- */
+/* Handle one MQTT message from a store (topic retail/v1/stores/<s>/up/<kind>)
+ * inside the open transaction (opened if none).  A refused message (bad
+ * topic, malformed, oversized, wrong store or origin) is rolled back to its
+ * savepoint and reported: HQ_EJSON/HQ_EINVAL/HQ_ETOOBIG/HQ_EWRONGSTORE with
+ * err naming why; the transaction stays usable.  A batch whose event is too
+ * far ahead of HQ's clock keeps the events before it (HQ_ECLOCK). */
+int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err);
+/* The MQTT session (re)connected: resend every store's unacknowledged HQ
+ * events and send each known store a down/hello. */
+void hq_core_connected(hq_core *c);
+/* Timers: retransmit unacked HQ events, mark silent stores offline, prune
+ * old idempotency keys.  Runs its own transaction if it writes. */
+void hq_core_tick(hq_core *c);
+
+/* ---- figures --------------------------------------------------------------------- */
+typedef struct hq_core_stats {
+  uint64_t msgs[5];                /* up messages handled, by proto_repl_kind */
+  uint64_t msgs_rejected;          /* refused messages (logged) */
+  uint64_t events_applied, events_duplicate, events_skewed;
+  uint64_t commits, commit_ns_total, commit_ns_max, commit_msgs_total;
+  uint64_t acks_sent, hellos_sent, down_batches, down_events, down_resends;
+  uint64_t publish_failed;
+  uint64_t orders_created, orders_replayed;
+  uint64_t no_store[3];            /* 409 by reason: out_of_range, out_of_stock, closed */
+  uint64_t stores_known, stores_online, down_unacked;
+  uint64_t open_by_status[PROTO_MS__COUNT];
+  uint64_t conflicts;
+} hq_core_stats;
+/* Counters plus figures read from the database (stores, open orders). */
+int hq_core_stats_get(hq_core *c, hq_core_stats *out, hq_err *err);
+
+/* HQ's HLC now (for /healthz and tests). */
+uint64_t hq_core_hlc(const hq_core *c);
+
+#endif

@@ -1,0 +1,118 @@
+/* hq/core_int.h - private to hq_core: the core handle, the store registry
+ * and the helpers shared by core.c, apply.c, ingest.c, outbox.c, intake.c,
+ * orders.c and stores.c (hq__* names).  Unit tests include it for white-box
+ * checks; the program (server, api) does not.
+ */
+#ifndef HQ_CORE_INT_H
+#define HQ_CORE_INT_H
+
+#include "core.h"
+#include "db.h"
+
+/* One store as the replication layer sees it.  Loaded lazily (vv and seqs
+ * come from the log on first use); pointers are stable (the registry is an
+ * array of pointers sorted by id).
+ *
+ *   HQ's origin for the store, hq:<id>:  1 .. down_acked .. sent_upto .. committed_seq .. next_seq-1
+ *        acked by the store ^      published ^    durable ^     written, maybe uncommitted ^
+ *   Invariants: down_acked <= committed_seq is not guaranteed (a store can
+ *   hold more than HQ after HQ was restored from a backup; next_seq then
+ *   jumps past it so a seq is never reused); sent_upto <= committed_seq.
+ */
+typedef struct hq__store {
+  char id[PROTO_ID_MAX];
+  char origin[PROTO_ID_MAX];       /* "hq:<id>" */
+  bool loaded;
+  proto_vv vv;                     /* committed (origin, seq) of <id> and hq:<id> */
+  uint64_t next_seq, committed_seq;
+  uint64_t down_acked, sent_upto;
+  uint64_t sent_ms;                /* last down batch published (wall ms) */
+  uint64_t last_seen_ms;
+  bool online;
+  bool ack_due;                    /* an events batch was handled: ack after commit */
+  bool touched;                    /* on the transaction's touched list */
+} hq__store;
+
+/* One event written in the open transaction. */
+typedef struct hq__applied {
+  hq__store *s;
+  bool own;                        /* origin hq:<store> (else the box's) */
+  uint64_t seq;
+} hq__applied;
+
+/* Values restored when a savepoint is rolled back. */
+typedef struct hq__mark {
+  size_t n_applied;
+  uint64_t hlc;
+} hq__mark;
+
+struct hq_core {
+  rt_db db;
+  hq_core_opts o;
+  proto_hlc hlc;
+  hq__store **stores;              /* sorted by id */
+  size_t n_stores, cap_stores;
+  bool in_txn;
+  size_t pending;                  /* messages/commands in the transaction */
+  hq__mark txn_mark;
+  hq__applied *applied;
+  size_t n_applied, cap_applied;
+  hq__store **touched;             /* stores the transaction wrote for */
+  size_t n_touched, cap_touched;
+  proto_buf json, pack, out;       /* scratch: event JSON, state BLOB, messages */
+  uint64_t last_prune_ms;
+  hq_core_stats stats;
+};
+
+/* ---- core.c ------------------------------------------------------------------ */
+uint64_t hq__now(const hq_core *c);
+int hq__err_proto(int prc, const proto_err *perr, hq_err *err);
+int hq__dberr(hq_core *c, int rc, const char *what, hq_err *err);
+void hq__logf(const hq_core *c, rt_log_level lvl, const char *msg, const char *kv_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The registry entry of store id, created (and its stores row ensured, which
+ * needs the open transaction) if `create`; loaded from the log.  NULL with
+ * err set if id is not a valid store id or on a database error. */
+hq__store *hq__store_get(hq_core *c, const char *id, bool create, hq_err *err);
+/* Savepoints inside the open transaction (opened by hq__sp_begin if none). */
+int hq__sp_begin(hq_core *c, hq__mark *m, hq_err *err);
+/* rc == HQ_OK: release; else roll back to the savepoint and restore.
+ * Returns rc (or the release's error). */
+int hq__sp_end(hq_core *c, const hq__mark *m, int rc, hq_err *err);
+/* Note an event written in the open transaction. */
+int hq__journal(hq_core *c, hq__store *s, bool own, uint64_t seq, hq_err *err);
+/* Put s on the transaction's touched list: its replication columns are
+ * written, and its ack/sends done, at commit. */
+int hq__touch(hq_core *c, hq__store *s, hq_err *err);
+/* Commands: commit any open batch, then open the command's transaction. */
+int hq__cmd_begin(hq_core *c, hq_err *err);
+/* rc == HQ_OK: commit (a failed commit becomes the result); else roll back. */
+int hq__cmd_end(hq_core *c, int rc, hq_err *err);
+/* Publish through opts.publish; counts failures. */
+int hq__publish(hq_core *c, const char *topic, const proto_buf *b);
+
+/* ---- apply.c ----------------------------------------------------------------- */
+/* Store ev in the log and merge it into its store's state.  *dup: already
+ * held (nothing changed). */
+int hq__apply(hq_core *c, const proto_event *ev, bool *dup, hq_err *err);
+/* Write one of HQ's own events for store s: envelope (origin hq:<s>, next
+ * seq, HLC now), log, state.  Joins the open transaction. */
+int hq__emit(hq_core *c, hq__store *s, proto_event *ev, hq_err *err);
+/* Drop every materialised row and replay the log (layout changed). */
+int hq__rebuild(hq_core *c, hq_err *err);
+int64_t hq__state_layout(void);
+int hq__order_load(hq_core *c, const char *store, const char *order_id, proto_order *o,
+                   bool *found, hq_err *err);
+int hq__settings_load(hq_core *c, const char *store, proto_settings *s, bool *found,
+                      hq_err *err);
+
+/* ---- outbox.c ---------------------------------------------------------------- */
+/* Publish s's committed HQ events the store lacks, within the window; skip
+ * seqs `have` (the store's hello vector, may be NULL) already holds. */
+void hq__send(hq_core *c, hq__store *s, const proto_vv *have);
+/* down/hello with HQ's vector for s. */
+void hq__send_hello(hq_core *c, hq__store *s);
+/* down/ack with HQ's contiguous seqs for s. */
+void hq__send_ack(hq_core *c, hq__store *s);
+
+#endif

@@ -1,0 +1,130 @@
+/* schema.c - hq's SQLite schema: every table, what writes it, and the
+ * forward migrations (PRAGMA user_version = steps applied; rt/db.h).
+ *
+ * The event log is the truth; every other table except the fleet columns of
+ * `stores`, `intake` and `transfers` is derived from it and can be rebuilt
+ * by replaying the log (apply.c, when meta 'layout' changes).
+ *
+ *   meta(key, value)              'hlc'    highest HLC HQ issued or merged (E2)
+ *                                 'layout' state BLOB layout (apply.c)
+ *   events(id, origin, seq, hlc, store, type, target, key, json, received_ms)
+ *       Every event of every origin, UNIQUE(origin, seq): INSERT OR IGNORE is
+ *       the dedup.  Origins: "<store>" (written by that box, accepted only on
+ *       that store's topic) and "hq:<store>" (HQ's events for that store,
+ *       gap-free per store: the down outbox).  id = arrival order.
+ *
+ *   Materialised state, per store, via proto_event_merge (state = packed
+ *   proto struct; the other columns are derived from it on every save, for
+ *   SQL: routing, views, metrics):
+ *   orders(store, order_id, status, kind, open, reserving, conflict, resolved,
+ *          waste, total, dispatched_ms, accepted_ms, ready_ms, rider_arrived_ms,
+ *          handoff_ms, delivered_ms, cancelled_ms, ended_ms, updated_ms, state)
+ *       status = proto_milestone of proto_order_status(); *_ms = wall-clock ms
+ *       of the first HLC that reached the milestone (0 = not reached);
+ *       handoff = first of picked_up/completed/shipped; ended = first of
+ *       rejected/cancelled/handoff; open = not ended.  PK(store, order_id);
+ *       order ids are HQ's, so one order normally has one row.
+ *   order_items(store, order_id, line, sku, qty, price, unavailable, open,
+ *          reserving)           one row per line; `open`/`reserving` copy the
+ *       order's, so the partial index holds only lines still committed.
+ *   stock(store, sku, on_hand, state)       proto_stock (recount protocol)
+ *   deltas(store, sku, origin, seq, delta, reason, ref)  every stock.delta,
+ *       replayed when a stocktake wins (proto/stock.h)
+ *   sku(store, sku, sold_out, active, price, low_threshold, name, state)
+ *       proto_sku: catalog entry + availability registers
+ *   settings(store, state)                  proto_settings (LWW per field)
+ *
+ *   Fleet and HQ bookkeeping:
+ *   stores(id, name, lat_e6, lon_e6, located, open_min, close_min, paused,
+ *          radius_m,                    <- copied from settings on every save
+ *          created_ms, last_seen_ms, online, status_ms,       <- MQTT traffic
+ *          hb_ms, version, uptime_s, outbox_depth, last_acked_seq, last_seq,
+ *          rss_kb, tablets, orders_open, hb_ts_ms, hb_hlc,     <- up/heartbeat
+ *          up_seq,       highest gap-free seq of origin <store> HQ holds
+ *          down_seq,     highest seq of origin hq:<store> HQ wrote
+ *          down_acked)   highest seq of hq:<store> the store acknowledged
+ *   intake(idem_key, req_hash, status, response, order_id, created_ms)
+ *       order intake idempotency: the first answer (201 or 409) of a key is
+ *       replayed to every retry with the same request; pruned after
+ *       idempotency_keep_s.
+ *   transfers(id, from_store, to_store, sku, qty, created_ms, out_seq,
+ *          received_ms, received_qty)   stock transfers ordered at HQ; the
+ *       receiving store's transfer_in delta with ref = id marks receipt.
+ *   VIEW conflicts      orders cancelled AND handed off, not yet resolved.
+ *
+ * Views for the dashboard read these tables (new handlers, no new writers).
+ */
+#include "db.h"
+
+/* Never edit a released step: append a new one. */
+static const char *const migrations[] = {
+    /* v1 */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL,"
+    "  hlc INTEGER NOT NULL, store TEXT NOT NULL, type TEXT NOT NULL, target INTEGER NOT NULL,"
+    "  key TEXT NOT NULL, json TEXT NOT NULL, received_ms INTEGER NOT NULL,"
+    "  UNIQUE(origin, seq));"
+    "CREATE TABLE orders(store TEXT NOT NULL, order_id TEXT NOT NULL, status INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, open INTEGER NOT NULL, reserving INTEGER NOT NULL,"
+    "  conflict INTEGER NOT NULL, resolved INTEGER NOT NULL, waste INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL, dispatched_ms INTEGER NOT NULL, accepted_ms INTEGER NOT NULL,"
+    "  ready_ms INTEGER NOT NULL, rider_arrived_ms INTEGER NOT NULL,"
+    "  handoff_ms INTEGER NOT NULL, delivered_ms INTEGER NOT NULL,"
+    "  cancelled_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "  state BLOB NOT NULL, PRIMARY KEY(store, order_id)) WITHOUT ROWID;"
+    "CREATE INDEX orders_id ON orders(order_id);"
+    "CREATE INDEX orders_open ON orders(store) WHERE open=1;"
+    "CREATE INDEX orders_dispatched ON orders(dispatched_ms);"
+    "CREATE INDEX orders_conflict ON orders(store) WHERE conflict=1;"
+    "CREATE TABLE order_items(store TEXT NOT NULL, order_id TEXT NOT NULL, line INTEGER NOT NULL,"
+    "  sku TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL,"
+    "  unavailable INTEGER NOT NULL, open INTEGER NOT NULL, reserving INTEGER NOT NULL,"
+    "  PRIMARY KEY(store, order_id, line)) WITHOUT ROWID;"
+    "CREATE INDEX order_items_open ON order_items(store, sku) WHERE open=1 AND unavailable=0;"
+    "CREATE TABLE stock(store TEXT NOT NULL, sku TEXT NOT NULL, on_hand INTEGER NOT NULL,"
+    "  state BLOB NOT NULL, PRIMARY KEY(store, sku)) WITHOUT ROWID;"
+    "CREATE TABLE deltas(store TEXT NOT NULL, sku TEXT NOT NULL, origin TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL, delta INTEGER NOT NULL, reason INTEGER NOT NULL, ref TEXT NOT NULL,"
+    "  PRIMARY KEY(store, sku, origin, seq)) WITHOUT ROWID;"
+    "CREATE TABLE sku(store TEXT NOT NULL, sku TEXT NOT NULL, sold_out INTEGER NOT NULL,"
+    "  active INTEGER NOT NULL, price INTEGER NOT NULL, low_threshold INTEGER NOT NULL,"
+    "  name TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY(store, sku)) WITHOUT ROWID;"
+    "CREATE TABLE settings(store TEXT PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE stores(id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"
+    "  lat_e6 INTEGER NOT NULL DEFAULT 0, lon_e6 INTEGER NOT NULL DEFAULT 0,"
+    "  located INTEGER NOT NULL DEFAULT 0, open_min INTEGER NOT NULL DEFAULT 0,"
+    "  close_min INTEGER NOT NULL DEFAULT 1440, paused INTEGER NOT NULL DEFAULT 0,"
+    "  radius_m INTEGER NOT NULL DEFAULT 5000, created_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_seen_ms INTEGER NOT NULL DEFAULT 0, online INTEGER NOT NULL DEFAULT 0,"
+    "  status_ms INTEGER NOT NULL DEFAULT 0, hb_ms INTEGER NOT NULL DEFAULT 0,"
+    "  version TEXT NOT NULL DEFAULT '', uptime_s INTEGER NOT NULL DEFAULT 0,"
+    "  outbox_depth INTEGER NOT NULL DEFAULT 0, last_acked_seq INTEGER NOT NULL DEFAULT 0,"
+    "  last_seq INTEGER NOT NULL DEFAULT 0, rss_kb INTEGER NOT NULL DEFAULT 0,"
+    "  tablets INTEGER NOT NULL DEFAULT 0, orders_open INTEGER NOT NULL DEFAULT 0,"
+    "  hb_ts_ms INTEGER NOT NULL DEFAULT 0, hb_hlc INTEGER NOT NULL DEFAULT 0,"
+    "  up_seq INTEGER NOT NULL DEFAULT 0, down_seq INTEGER NOT NULL DEFAULT 0,"
+    "  down_acked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE INDEX stores_geo ON stores(lat_e6) WHERE located=1;"
+    "CREATE TABLE intake(idem_key TEXT PRIMARY KEY, req_hash INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL, response TEXT NOT NULL, order_id TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX intake_created ON intake(created_ms);"
+    "CREATE TABLE transfers(id TEXT PRIMARY KEY, from_store TEXT NOT NULL,"
+    "  to_store TEXT NOT NULL, sku TEXT NOT NULL, qty INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL, out_seq INTEGER NOT NULL,"
+    "  received_ms INTEGER NOT NULL DEFAULT 0, received_qty INTEGER NOT NULL DEFAULT 0)"
+    "  WITHOUT ROWID;"
+    "CREATE VIEW conflicts AS SELECT store, order_id, kind, status, total, dispatched_ms,"
+    "  cancelled_ms, handoff_ms FROM orders WHERE conflict=1 AND resolved=0;",
+};
+
+static const char *const sql_text[HQ_Q__COUNT] = {
+#define HQ__Q_SQL(id, sql) [HQ_Q_##id] = sql,
+    HQ_SQL_MAP(HQ__Q_SQL)
+#undef HQ__Q_SQL
+};
+
+static const rt_db_schema schema = {"hq", migrations, sizeof migrations / sizeof migrations[0],
+                                    sql_text, HQ_Q__COUNT};
+
+const rt_db_schema *hq__schema(void) { return &schema; }
