@@ -50,7 +50,7 @@ int hq__err_proto(int prc, const proto_err *perr, hq_err *err) {
   int code = prc == PROTO_EILLEGAL      ? HQ_EILLEGAL
              : prc == PROTO_ECLOCK_SKEW ? HQ_ECLOCK
              : prc == PROTO_ENOMEM      ? HQ_ENOMEM
-             : prc == PROTO_EJSON       ? HQ_EJSON
+             : prc == PROTO_EJSON || prc == PROTO_EUTF8 || prc == PROTO_EDEPTH ? HQ_EJSON
              : prc == PROTO_ETOOLONG    ? HQ_ETOOBIG
                                         : HQ_EINVAL;
   return hq_err_set(err, code, "%s", perr && perr->msg[0] ? perr->msg : proto_strerror(prc));

@@ -72,8 +72,9 @@
   X(STORE_ENSURE, "INSERT OR IGNORE INTO stores(id,created_ms) VALUES(?1,?2)")                \
   X(STORE_SETTINGS, "UPDATE stores SET name=?2,lat_e6=?3,lon_e6=?4,located=?5,open_min=?6,"   \
                     "close_min=?7,paused=?8,radius_m=?9 WHERE id=?1")                         \
+  /* status_ms: when online last changed (the RHS sees the old online) */                      \
   X(STORE_SEEN, "UPDATE stores SET last_seen_ms=MAX(last_seen_ms,?2),online=?3,"              \
-                "status_ms=?4 WHERE id=?1")                                                   \
+                "status_ms=CASE WHEN online=?3 THEN status_ms ELSE ?4 END WHERE id=?1")        \
   X(STORE_HB, "UPDATE stores SET hb_ms=?2,version=?3,uptime_s=?4,outbox_depth=?5,"            \
               "last_acked_seq=?6,last_seq=?7,rss_kb=?8,tablets=?9,orders_open=?10,"           \
               "hb_ts_ms=?11,hb_hlc=?12 WHERE id=?1")                                          \

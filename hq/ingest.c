@@ -72,7 +72,8 @@ typedef struct batch_ctx {
   hq_err *err;
 } batch_ctx;
 
-enum { STOP_REFUSE = 1, STOP_KEEP = 2 };
+/* Callback results, apart from every proto code. */
+enum { STOP_REFUSE = PROTO__ERR_COUNT + 1, STOP_KEEP };
 
 static int on_event(void *ctx, const proto_event *ev) {
   batch_ctx *b = ctx;

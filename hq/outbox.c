@@ -58,29 +58,33 @@ void hq__send_ack(hq_core *c, hq__store *s) {
   if (hq__publish(c, t, &c->out) == 0) c->stats.acks_sent++;
 }
 
-/* One batch being filled. */
+/* One batch being filled.  `prev` is the last seq handled (added to a
+ * batch or skipped because the store holds it): once the batches holding
+ * everything up to it are published, sent_upto may move to it. */
 typedef struct sender {
   hq_core *c;
   hq__store *s;
   char topic[PROTO_TOPIC_MAX];
   proto_batch_writer w;
   size_t n;                        /* events in the open batch */
-  uint64_t last;                   /* seq of the last event added */
-  uint64_t published;              /* highest seq published */
+  uint64_t prev;
+  uint64_t published;              /* every seq up to this is published or held */
   bool failed;
 } sender;
 
-static void flush(sender *x) {
+static void flush(sender *x, uint64_t upto) {
   proto_err perr = {0};
-  if (x->n == 0 || x->failed) return;
-  if (proto_batch_end(&x->w, &perr) != PROTO_OK || hq__publish(x->c, x->topic, &x->c->out) != 0) {
-    x->failed = true;
-    return;
+  if (x->failed) return;
+  if (x->n > 0) {
+    if (proto_batch_end(&x->w, &perr) != PROTO_OK || hq__publish(x->c, x->topic, &x->c->out) != 0) {
+      x->failed = true;
+      return;
+    }
+    x->c->stats.down_batches++;
+    x->c->stats.down_events += x->n;
+    x->n = 0;
   }
-  x->c->stats.down_batches++;
-  x->c->stats.down_events += x->n;
-  x->published = x->last;
-  x->n = 0;
+  x->published = upto;
 }
 
 static void add(sender *x, uint64_t seq, const char *json, size_t len) {
@@ -90,11 +94,11 @@ static void add(sender *x, uint64_t seq, const char *json, size_t len) {
     int rc = proto_batch_add(&x->w, json, len, &perr);
     if (rc == PROTO_OK) {
       x->n++;
-      x->last = seq;
+      x->prev = seq;
       return;
     }
     if (rc != PROTO_EFULL || x->n == 0) break;
-    flush(x); /* full: send it, start the next batch with this event */
+    flush(x, x->prev); /* full: send it, start the next batch with this event */
   }
   if (!x->failed)
     hq__logf(x->c, RT_LOG_ERROR, "cannot batch an HQ event", "store=%s seq=%llu err=\"%s\"",
@@ -108,7 +112,7 @@ void hq__send(hq_core *c, hq__store *s, const proto_vv *have) {
   uint64_t to = s->committed_seq, limit = s->down_acked + c->o.down_window;
   if (!s->loaded || from >= (to < limit ? to : limit)) return;
   if (to > limit) to = limit;
-  sender x = {c, s, "", {0}, 0, 0, from, false};
+  sender x = {c, s, "", {0}, 0, from, from, false};
   if (topic(c, s, PROTO_REPL_EVENTS, x.topic, sizeof x.topic) != 0) return;
   proto_buf_reset(&c->out);
   int src = rt_db_bind(&c->db, HQ_Q_EV_RANGE, &st, "tii", s->origin, (int64_t)from, (int64_t)to);
@@ -116,14 +120,11 @@ void hq__send(hq_core *c, hq__store *s, const proto_vv *have) {
     uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
     const char *json = (const char *)sqlite3_column_text(st, 1);
     src = SQLITE_OK;
-    if (have && proto_vv_has(have, s->origin, seq)) {
-      if (x.n == 0) x.published = seq; /* nothing unsent below it */
-      continue;
-    }
-    add(&x, seq, json ? json : "", (size_t)sqlite3_column_bytes(st, 1));
+    if (have && proto_vv_has(have, s->origin, seq)) x.prev = seq; /* the store has it */
+    else add(&x, seq, json ? json : "", (size_t)sqlite3_column_bytes(st, 1));
   }
   src = rt_db_end(st, src);
-  flush(&x);
+  flush(&x, x.prev);
   if (src != SQLITE_OK) {
     hq_err e;
     hq__dberr(c, src, "read outbox", &e);

@@ -218,7 +218,7 @@ static int url_decode(const char *src, size_t n, char *dst, size_t cap) {
 }
 
 static int set_id(char *dst, const char *val, const char *field, hq_err *err) {
-  if (val[0] && !proto_id_valid(val))
+  if (val[0] && (strlen(val) >= PROTO_ID_MAX || !proto_id_valid(val)))
     return hq_err_field(err, HQ_EINVAL, field, "%s: '%.63s' is not an id", field, val);
   snprintf(dst, PROTO_ID_MAX, "%s", val);
   return HQ_OK;
@@ -233,6 +233,13 @@ static int set_limit(hq_view_query *q, const char *val, hq_err *err) {
   return HQ_OK;
 }
 
+int hq_view_query_set(hq_view_query *q, const char *key, const char *value, hq_err *err) {
+  if (strcmp(key, "store") == 0) return set_id(q->store, value, "store", err);
+  if (strcmp(key, "sku") == 0) return set_id(q->sku, value, "sku", err);
+  if (strcmp(key, "limit") == 0) return set_limit(q, value, err);
+  return HQ_OK;
+}
+
 int hq_view_query_parse(const char *qs, hq_view_query *q, hq_err *err) {
   char key[16], val[PROTO_ID_MAX + 8];
   memset(q, 0, sizeof *q);
@@ -243,9 +250,7 @@ int hq_view_query_parse(const char *qs, hq_view_query *q, hq_err *err) {
     if (eq && url_decode(p, (size_t)(eq - p), key, sizeof key) == 0) {
       if (url_decode(eq + 1, (size_t)(end - eq - 1), val, sizeof val) != 0)
         rc = hq_err_field(err, HQ_EINVAL, key, "%s: malformed or too long", key);
-      else if (strcmp(key, "store") == 0) rc = set_id(q->store, val, "store", err);
-      else if (strcmp(key, "sku") == 0) rc = set_id(q->sku, val, "sku", err);
-      else if (strcmp(key, "limit") == 0) rc = set_limit(q, val, err);
+      else rc = hq_view_query_set(q, key, val, err);
     }
     if (rc != HQ_OK) return rc;
     p = amp ? amp + 1 : end;

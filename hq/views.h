@@ -78,10 +78,13 @@ typedef struct hq_view_query {
   uint32_t limit;                  /* per-store rows; 0 = HQ_VIEW_LIMIT_DEFAULT */
 } hq_view_query;
 
-/* Parse a query string ("store=s1&limit=20", no leading '?'; NULL = empty).
- * Unknown keys are ignored; a bad id or limit is HQ_EINVAL naming the
- * field.  *q is zeroed first. */
+/* Parse a query string ("store=s1&limit=20", no leading '?'; NULL = empty;
+ * %XX and '+' decoded).  Unknown keys are ignored; a bad id or limit is
+ * HQ_EINVAL naming the field.  *q is zeroed first. */
 int hq_view_query_parse(const char *qs, hq_view_query *q, hq_err *err);
+/* Set one decoded argument ("store", "sku", "limit"; others ignored), as
+ * the parser does: for servers that hand over arguments one by one. */
+int hq_view_query_set(hq_view_query *q, const char *key, const char *value, hq_err *err);
 
 /* Every view starts with the window it covers. */
 typedef struct hq_view_window {
@@ -295,5 +298,8 @@ int hq_view_conflicts_json(const hq_view_conflicts *c, proto_buf *out);
  * out.  HQ_ENOTFOUND for an unknown name or store, HQ_EINVAL for a bad
  * query (err->field names it); out is then as before. */
 int hq_views_json(hq_views *v, const char *name, const char *qs, proto_buf *out, hq_err *err);
+/* The same with the query already parsed. */
+int hq_views_run_json(hq_views *v, const char *name, const hq_view_query *q, proto_buf *out,
+                      hq_err *err);
 
 #endif

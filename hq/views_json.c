@@ -313,12 +313,15 @@ static const view_route routes[] = {
     {"stock", json_stock},     {"fleet", json_fleet},   {"conflicts", json_conflicts},
 };
 
+int hq_views_run_json(hq_views *v, const char *name, const hq_view_query *q, proto_buf *out,
+                      hq_err *err) {
+  for (size_t i = 0; name && i < sizeof routes / sizeof routes[0]; i++)
+    if (strcmp(routes[i].name, name) == 0) return routes[i].fn(v, q, out, err);
+  return hq_err_field(err, HQ_ENOTFOUND, "view", "no view '%.32s'", name ? name : "");
+}
+
 int hq_views_json(hq_views *v, const char *name, const char *qs, proto_buf *out, hq_err *err) {
   hq_view_query q;
-  for (size_t i = 0; name && i < sizeof routes / sizeof routes[0]; i++) {
-    if (strcmp(routes[i].name, name) != 0) continue;
-    int rc = hq_view_query_parse(qs, &q, err);
-    return rc == HQ_OK ? routes[i].fn(v, &q, out, err) : rc;
-  }
-  return hq_err_set(err, HQ_ENOTFOUND, "no view '%.32s'", name ? name : "");
+  int rc = hq_view_query_parse(qs, &q, err);
+  return rc == HQ_OK ? hq_views_run_json(v, name, &q, out, err) : rc;
 }

@@ -339,6 +339,9 @@ int node__db_open(node_db *db, const char *path, int busy_timeout_ms, node_err *
   int src = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   int rc = src == SQLITE_OK ? NODE_OK : node__db_err(db, src, path, err);
   if (rc == NODE_OK) sqlite3_extended_result_codes(db->h, 1);
+  /* A small page cache before quick_check reads the whole file: the box has
+   * little RAM and freed cache pages stay in the heap (docs/performance.md). */
+  if (rc == NODE_OK) rc = node__db_exec(db, "PRAGMA cache_size=-512", err);
   if (rc == NODE_OK) rc = verify(db, path, err);
   if (rc == NODE_OK) rc = pragmas(db, busy_timeout_ms, err);
   if (rc == NODE_OK) rc = migrate(db, err);

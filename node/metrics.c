@@ -1,17 +1,14 @@
 /* metrics.c - /metrics in the Prometheus text exposition format.
  *
- * Each metric is one row of a table (name, type, help, how to read it), so
- * HELP/TYPE lines and values can never drift apart.  Values come from
- * node_engine_stats_get (orders, outbox, commits, events), the server's own
- * counters, and /proc/self/statm.
+ * Each metric is one row of a table (name, type, help, how to read it;
+ * rt/prom.h writes the HELP/TYPE lines), so HELP/TYPE lines and values can
+ * never drift apart.  Values come from node_engine_stats_get (orders,
+ * outbox, commits, events), the server's own counters, and /proc/self/statm.
  */
 #include "metrics.h"
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <unistd.h>
-
 #include "proto/order.h"
+#include "rt/prom.h"
 
 typedef struct src {
   const node_engine_stats *st;     /* NULL if the engine could not answer */
@@ -19,65 +16,52 @@ typedef struct src {
   const char *version, *store_id;
 } src;
 
-typedef int (*emit_fn)(proto_buf *out, const char *name, const src *s);
+/* Each row's emit: ctx is the src below. */
+#define SRC const src *s = ctx
 
-typedef struct metric {
-  const char *name, *type, *help;
-  emit_fn emit;
-} metric;
-
-static int orders(proto_buf *out, const char *name, const src *s) {
+static int orders(proto_buf *out, const char *name, const void *ctx) {
+  SRC;
   int rc = PROTO_OK;
-  if (!s->st) return rc;
-  for (int m = 0; m < PROTO_MS__COUNT && rc == PROTO_OK; m++) {
+  for (int m = 0; s->st && m < PROTO_MS__COUNT && rc == PROTO_OK; m++) {
     if (proto_milestone_rank((proto_milestone)m) < 0) continue;
-    rc = proto_buf_printf(out, "%s{status=\"%s\"} %" PRIu64 "\n", name,
-                          proto_milestone_name((proto_milestone)m), s->st->orders_by_status[m]);
+    rc = rt_prom_labeled(out, name, "status", proto_milestone_name((proto_milestone)m),
+                         s->st->orders_by_status[m]);
   }
   return rc;
 }
 
-static int value(proto_buf *out, const char *name, uint64_t v) {
-  return proto_buf_printf(out, "%s %" PRIu64 "\n", name, v);
+#define STAT_FN(fn, field) \
+  static int fn(proto_buf *out, const char *name, const void *ctx) { \
+    SRC;                                                              \
+    return s->st ? rt_prom_u64(out, name, s->st->field) : PROTO_OK;   \
+  }
+STAT_FN(outbox, outbox_depth)
+STAT_FN(last_seq, last_seq)
+STAT_FN(last_acked, last_acked_seq)
+STAT_FN(duplicates, events_duplicate)
+
+static int commit_seconds(proto_buf *out, const char *name, const void *ctx) {
+  SRC;
+  return s->st ? rt_prom_seconds_summary(out, name, s->st->commit_ns_total, s->st->commits) : PROTO_OK;
 }
 
-static int outbox(proto_buf *out, const char *name, const src *s) {
-  return s->st ? value(out, name, s->st->outbox_depth) : PROTO_OK;
+static int commit_max(proto_buf *out, const char *name, const void *ctx) {
+  SRC;
+  return s->st ? rt_prom_seconds(out, name, s->st->commit_ns_max) : PROTO_OK;
 }
 
-static int last_seq(proto_buf *out, const char *name, const src *s) {
-  return s->st ? value(out, name, s->st->last_seq) : PROTO_OK;
-}
-
-static int last_acked(proto_buf *out, const char *name, const src *s) {
-  return s->st ? value(out, name, s->st->last_acked_seq) : PROTO_OK;
-}
-
-static int commit_seconds(proto_buf *out, const char *name, const src *s) {
+static int events(proto_buf *out, const char *name, const void *ctx) {
+  SRC;
   if (!s->st) return PROTO_OK;
-  return proto_buf_printf(out, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name,
-                          (double)s->st->commit_ns_total / 1e9, name, s->st->commits);
-}
-
-static int commit_max(proto_buf *out, const char *name, const src *s) {
-  return s->st ? proto_buf_printf(out, "%s %.9f\n", name, (double)s->st->commit_ns_max / 1e9)
-               : PROTO_OK;
-}
-
-static int events(proto_buf *out, const char *name, const src *s) {
-  if (!s->st) return PROTO_OK;
-  return proto_buf_printf(out,
-                          "%s{source=\"local\"} %" PRIu64 "\n%s{source=\"remote\"} %" PRIu64
-                          "\n",
-                          name, s->st->events_local, name, s->st->events_remote);
-}
-
-static int duplicates(proto_buf *out, const char *name, const src *s) {
-  return s->st ? value(out, name, s->st->events_duplicate) : PROTO_OK;
+  int rc = rt_prom_labeled(out, name, "source", "local", s->st->events_local);
+  return rc == PROTO_OK ? rt_prom_labeled(out, name, "source", "remote", s->st->events_remote) : rc;
 }
 
 #define COUNTER_FN(fn, field) \
-  static int fn(proto_buf *out, const char *name, const src *s) { return value(out, name, s->c->field); }
+  static int fn(proto_buf *out, const char *name, const void *ctx) { \
+    SRC;                                                              \
+    return rt_prom_u64(out, name, s->c->field);                       \
+  }
 COUNTER_FN(tablets, tablets_connected)
 COUNTER_FN(tablets_auth, tablets_authenticated)
 COUNTER_FN(ws_messages, ws_messages)
@@ -86,26 +70,21 @@ COUNTER_FN(ws_rate_limited, ws_rate_limited)
 COUNTER_FN(commits_failed, commits_failed)
 COUNTER_FN(http_requests, http_requests)
 
-static int ws_closed(proto_buf *out, const char *name, const src *s) {
-  return proto_buf_printf(out,
-                          "%s{reason=\"flood\"} %" PRIu64 "\n%s{reason=\"too_large\"} %" PRIu64
-                          "\n%s{reason=\"slow_reader\"} %" PRIu64 "\n",
-                          name, s->c->ws_closed_flood, name, s->c->ws_closed_too_big, name,
-                          s->c->ws_dropped_slow);
+static int ws_closed(proto_buf *out, const char *name, const void *ctx) {
+  SRC;
+  int rc = rt_prom_labeled(out, name, "reason", "flood", s->c->ws_closed_flood);
+  if (rc == PROTO_OK) rc = rt_prom_labeled(out, name, "reason", "too_large", s->c->ws_closed_too_big);
+  if (rc == PROTO_OK) rc = rt_prom_labeled(out, name, "reason", "slow_reader", s->c->ws_dropped_slow);
+  return rc;
 }
 
-/* Resident set size: second field of /proc/self/statm, in pages. */
-static int rss(proto_buf *out, const char *name, const src *s) {
-  unsigned long size = 0, resident = 0;
-  long page = sysconf(_SC_PAGESIZE);
-  FILE *f = fopen("/proc/self/statm", "r");
-  int n = f ? fscanf(f, "%lu %lu", &size, &resident) : 0;
-  if (f) fclose(f);
-  if (n != 2 || page <= 0) return PROTO_OK;
-  return value(out, name, (uint64_t)resident * (uint64_t)page);
+static int rss(proto_buf *out, const char *name, const void *ctx) {
+  (void)ctx;
+  return rt_prom_rss(out, name);
 }
 
-static int build_info(proto_buf *out, const char *name, const src *s) {
+static int build_info(proto_buf *out, const char *name, const void *ctx) {
+  SRC;
   int rc = proto_buf_printf(out, "%s{version=", name);
   if (rc == PROTO_OK) rc = proto_buf_json_string(out, s->version);
   if (rc == PROTO_OK) rc = proto_buf_puts(out, ",store=");
@@ -114,7 +93,7 @@ static int build_info(proto_buf *out, const char *name, const src *s) {
   return rc;
 }
 
-static const metric metrics[] = {
+static const rt_prom_metric metrics[] = {
     {"storenode_orders", "gauge", "Orders on the board by status.", orders},
     {"storenode_outbox_depth", "gauge", "Local events not yet acknowledged by HQ.", outbox},
     {"storenode_last_seq", "gauge", "Highest seq of this store's own events.", last_seq},
@@ -140,12 +119,7 @@ int node_metrics_render(proto_buf *out, node_engine *e, const node_server_counte
   node_engine_stats st;
   node_err err;
   src s = {NULL, c, version, store_id};
-  int rc = PROTO_OK;
   if (e && node_engine_stats_get(e, &st, &err) == NODE_OK) s.st = &st;
-  for (size_t i = 0; i < sizeof metrics / sizeof metrics[0] && rc == PROTO_OK; i++) {
-    rc = proto_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", metrics[i].name, metrics[i].help,
-                          metrics[i].name, metrics[i].type);
-    if (rc == PROTO_OK) rc = metrics[i].emit(out, metrics[i].name, &s);
-  }
-  return rc == PROTO_OK ? NODE_OK : NODE_ENOMEM;
+  return rt_prom_render(out, metrics, sizeof metrics / sizeof metrics[0], &s) == PROTO_OK ? NODE_OK
+                                                                                           : NODE_ENOMEM;
 }

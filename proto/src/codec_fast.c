@@ -298,21 +298,25 @@ static bool env_member(proto__jr *r, const proto__jr_key *k, envelope *e, uint32
 
 /* Zeroes *ev first, as the reference does: F includes the bytes no member
  * covers. */
-bool proto__event_decode_fast(const char *json, size_t len, proto_event *ev) {
+bool proto__event_read_fast(proto__jr *r, proto_event *ev) {
   const uint32_t all = (UINT32_C(1) << (proto__body_envelope.n + N_ENV_MEMBERS)) - 1;
   envelope e = {.ev = ev};
-  proto__jr r;
   proto__jr_key k;
   uint32_t got = 0;
   int more;
-  if (!json || len > PROTO_EVENT_JSON_MAX) return false;
   memset(ev, 0, sizeof *ev);
-  proto__jr_init(&r, json, len, PROTO_JSON_DEPTH_MAX);
-  if (!proto__jr_object(&r)) return false;
-  while ((more = proto__jr_member(&r, &k)) == 1)
-    if (!env_member(&r, &k, &e, &got)) return false;
-  if (more != 0 || got != all || !proto__jr_end(&r)) return false;
+  if (!proto__jr_object(r)) return false;
+  while ((more = proto__jr_member(r, &k)) == 1)
+    if (!env_member(r, &k, &e, &got)) return false;
+  if (more != 0 || got != all) return false;
   return !e.body_pending || fast_body[ev->type](&e.body_at, ev);
+}
+
+bool proto__event_decode_fast(const char *json, size_t len, proto_event *ev) {
+  proto__jr r;
+  if (!json || len > PROTO_EVENT_JSON_MAX) return false;
+  proto__jr_init(&r, json, len, PROTO_JSON_DEPTH_MAX);
+  return proto__event_read_fast(&r, ev) && proto__jr_end(&r);
 }
 
 int proto_event_decode(const char *json, size_t len, proto_event *ev, proto_err *err) {

@@ -1,4 +1,6 @@
-/* codec_int.h - private to codec.c (encoders) and codec_read.c (decoders).
+/* codec_int.h - private to proto's codec: codec.c (encoders), codec_read.c
+ * (reference decoders), codec_fast.c (fast event decoder) and repl.c
+ * (batches and version-vector messages).
  *
  * Every event body is described by a table of fields; the encoder and the
  * decoder both walk the same table, so a wire rule (key, required or not,
@@ -25,6 +27,7 @@
 #include <stdint.h>
 
 #include "json_reader.h"
+#include "proto/repl.h"
 #include "proto_int.h"
 
 typedef enum {
@@ -119,6 +122,34 @@ int proto__event_decode_tree(const char *json, size_t len, proto_event *ev, prot
 /* The fast path (codec_fast.c): true with *ev exactly as the reference
  * decoder leaves it, or false (*ev unspecified) when it cannot be sure. */
 bool proto__event_decode_fast(const char *json, size_t len, proto_event *ev);
+/* The same for the value that comes next in r (an event embedded in a
+ * larger text: batches, repl.c): true with *ev as the reference decoder
+ * leaves it for those bytes and r just past the object; false (*ev and r
+ * unspecified) when it cannot be sure.  The event's nesting is bounded by
+ * r's max_depth counted from r's depth, so a batch reader allows an event
+ * what PROTO_JSON_DEPTH_MAX allows it alone when its max_depth is
+ * PROTO_JSON_DEPTH_MAX plus the depth the event sits at. */
+bool proto__event_read_fast(proto__jr *r, proto_event *ev);
+
+/* A version vector from an already parsed object (codec_read.c): the rules
+ * and messages of proto_vv_decode, which is parse + this.  Replaces the
+ * contents of vv on success; on failure vv is unchanged. */
+int proto__vv_from_json(const cJSON *obj, proto_vv *vv, proto_err *err);
+
+/* Events batches (repl.c).  proto_batch_decode is the fast path, else the
+ * reference, which alone words every error (as for single events above):
+ *   - tree: size limit, precheck, cJSON, every event checked, then fn for
+ *     each.  Defines the behaviour.
+ *   - fast: one json_reader pass over the batch with proto__event_read_fast
+ *     for each event, then a second read of each event for fn.  Returns
+ *     false, having called nothing and written nothing, when it cannot be
+ *     sure (any fault, and legal oddities); true when it decided, with *rc
+ *     what the reference would return: PROTO_OK, or fn's non-zero value
+ *     after the same calls. */
+int proto__batch_decode_tree(const char *json, size_t len, char store[PROTO_ID_MAX],
+                             proto_batch_fn fn, void *ctx, proto_err *err);
+bool proto__batch_decode_fast(const char *json, size_t len, char store[PROTO_ID_MAX],
+                              proto_batch_fn fn, void *ctx, int *rc, proto_err *err);
 
 #define PROTO__PATH_MAX 128
 

@@ -5,7 +5,8 @@
  * proto_event_decode (codec_fast.c) first tries a single-pass reader and
  * comes here for anything it is not sure of; so this pipeline defines the
  * decoder's behaviour, and it alone words every error.  Version vectors
- * come here directly.  Decoding pipeline (proto__event_decode_tree,
+ * come here directly (proto_vv_decode, or proto__vv_from_json for the tree
+ * of a hello/ack message).  Decoding pipeline (proto__event_decode_tree,
  * proto_vv_decode):
  *
  *   bytes --size--> precheck --cJSON--> tree --tables--> typed struct
@@ -18,8 +19,11 @@
  * but we must not: raw control characters (JSON forbids them; cJSON skips
  * any byte <= 0x20 as whitespace) and \u0000 inside strings, which cJSON
  * decodes into a NUL that would silently cut a C string short (refused as
- * PROTO_EINVAL).  After parsing, anything but whitespace after the value is
- * refused too (cJSON_ParseWithLength would ignore it).
+ * PROTO_EINVAL).  The same goes for a \u escape without four hex digits,
+ * which cJSON also decodes into a NUL (PROTO_EJSON); a lone surrogate
+ * escape, which cJSON refuses without saying why, is PROTO_EUTF8 here, as
+ * its raw bytes would be.  After parsing, anything but whitespace after the
+ * value is refused too (cJSON_ParseWithLength would ignore it).
  *
  * proto__event_from_json() trusts its tree to come from input that passed
  * the precheck; it still checks the UTF-8 of every string it keeps.
@@ -136,9 +140,42 @@ int proto__check_int(const proto__field *f, int64_t v, const char *path, bool en
 
 /* ---- precheck ---------------------------------------------------------------- */
 
-/* At i, inside a string, a backslash: \u0000 is refused (see top). */
-static bool nul_escape(const unsigned char *p, size_t len, size_t i) {
-  return i + 6 <= len && memcmp(p + i, "\\u0000", 6) == 0;
+/* The four hex digits at p (avail bytes there) as a number, or -1. */
+static long hex4(const unsigned char *p, size_t avail) {
+  long v = 0;
+  for (size_t k = 0; k < 4; k++) {
+    unsigned c = k < avail ? p[k] : 0, lower = c | 0x20u; /* A-F as a-f */
+    if (c - '0' < 10u)
+      v = v * 16 + (long)(c - '0');
+    else if (lower - 'a' < 6u)
+      v = v * 16 + (long)(lower - 'a' + 10);
+    else
+      return -1;
+  }
+  return v;
+}
+
+/* The \u escape at i (a backslash, then 'u', inside a string): *n = the
+ * bytes it spans (6, or 12 for a surrogate pair).  cJSON 1.7.15 turns a
+ * non-hex escape into a NUL ("ab\uzzzzcd" would read as "ab") and \u0000
+ * into a real one (see top); a lone surrogate is no character, just as the
+ * raw bytes ED A0 80 are not UTF-8. */
+static int u_escape(const unsigned char *p, size_t len, size_t i, size_t *n, proto_err *err) {
+  static const char no_hex[] = "offset %zu: \\u escape without 4 hex digits";
+  long cp = hex4(p + i + 2, len - i - 2), lo = -1;
+  *n = 6;
+  if (cp < 0) return proto_err_set(err, PROTO_EJSON, no_hex, i);
+  if (cp == 0) return proto_err_set(err, PROTO_EINVAL, "offset %zu: \\u0000 in a string", i);
+  if (cp < 0xD800 || cp > 0xDFFF) return PROTO_OK;
+  if (cp <= 0xDBFF && i + 8 <= len && p[i + 6] == '\\' && p[i + 7] == 'u') {
+    lo = hex4(p + i + 8, len - i - 8);
+    if (lo < 0) return proto_err_set(err, PROTO_EJSON, no_hex, i + 6);
+  }
+  if (lo < 0xDC00 || lo > 0xDFFF)
+    return proto_err_set(err, PROTO_EUTF8, "offset %zu: lone surrogate \\u%04lX", i,
+                         (unsigned long)cp);
+  *n = 12;
+  return PROTO_OK;
 }
 
 int proto_json_precheck(const char *json, size_t len, int max_depth, proto_err *err) {
@@ -156,8 +193,13 @@ int proto_json_precheck(const char *json, size_t len, int max_depth, proto_err *
     if (c < 0x20 && (in_str || (c != ' ' && c != '\t' && c != '\n' && c != '\r')))
       return proto_err_set(err, PROTO_EJSON, "offset %zu: control character 0x%02X", i, c);
     if (in_str) {
-      if (c == '\\' && nul_escape(p, len, i))
-        return proto_err_set(err, PROTO_EINVAL, "offset %zu: \\u0000 in a string", i);
+      if (c == '\\' && i + 1 < len && p[i + 1] == 'u') {
+        size_t n;
+        int rc = u_escape(p, len, i, &n, err);
+        if (rc != PROTO_OK) return rc;
+        i += n;
+        continue;
+      }
       if (c == '\\' && i + 1 < len && p[i + 1] < 0x80) i++; /* skip the escaped byte */
       if (c == '"') in_str = false;
     } else if (c == '"') {
@@ -541,15 +583,12 @@ static int decode_vv_entry(const cJSON *e, proto_vv *tmp, proto_err *err) {
 }
 
 /* Decoded into a fresh vector, swapped in only on success. */
-int proto_vv_decode(const char *json, size_t len, proto_vv *vv, proto_err *err) {
+int proto__vv_from_json(const cJSON *obj, proto_vv *vv, proto_err *err) {
   proto_vv tmp;
-  cJSON *root = NULL;
+  int rc = cJSON_IsObject(obj) ? PROTO_OK : wrong_type("vv", "an object", obj, err);
   proto_vv_init(&tmp);
-  int rc = parse(json, len, PROTO_VV_JSON_MAX, "vv", &root, err);
-  if (rc == PROTO_OK && !cJSON_IsObject(root)) rc = wrong_type("vv", "an object", root, err);
-  for (const cJSON *e = root ? root->child : NULL; rc == PROTO_OK && e; e = e->next)
+  for (const cJSON *e = rc == PROTO_OK ? obj->child : NULL; rc == PROTO_OK && e; e = e->next)
     rc = decode_vv_entry(e, &tmp, err);
-  cJSON_Delete(root);
   if (rc != PROTO_OK) {
     proto_vv_close(&tmp);
     return rc;
@@ -557,4 +596,12 @@ int proto_vv_decode(const char *json, size_t len, proto_vv *vv, proto_err *err) 
   proto_vv_close(vv);
   *vv = tmp;
   return PROTO_OK;
+}
+
+int proto_vv_decode(const char *json, size_t len, proto_vv *vv, proto_err *err) {
+  cJSON *root = NULL;
+  int rc = parse(json, len, PROTO_VV_JSON_MAX, "vv", &root, err);
+  if (rc == PROTO_OK) rc = proto__vv_from_json(root, vv, err);
+  cJSON_Delete(root);
+  return rc;
 }

@@ -7,16 +7,33 @@
  *          ETOOLONG  EUTF8      EJSON         EMISSING ETYPE ERANGE EINVAL
  *                    EDEPTH                   EVERSION ETOOLONG (+ event codes)
  *
- * Batches: the whole batch is checked before the caller sees any event
- * (pass 1 decodes every element and checks its store against the batch's;
- * pass 2 decodes again and calls fn).  So fn runs only for a batch that is
- * entirely well-formed, and a caller that applies inside its own transaction
- * never has to undo anything because of a bad element.  Decoding a tree
- * twice costs far less than parsing it, which happens once.
+ * Batches, the hot path of both HQ and the boxes, first take the fast road,
+ * as single events do (codec_fast.c):
  *
- * Version vectors inside hello/ack are handed to proto_vv_decode (the one vv
- * validator) as text re-written from the tree with exact integers: cJSON's
- * own printer uses %1.15g and would round seqs above 10^15.
+ *   bytes ──fast: json_reader over the batch, proto__event_read_fast per
+ *     │     event, store compared (gives up on any doubt, says nothing) ─▶ fn
+ *     └──▶ reference: the pipeline above for the WHOLE batch ─▶ fn, or the error
+ *
+ * Invariant B: the fast path decides only batches the reference accepts, and
+ * then calls fn with the same events in the same order and leaves the same
+ * store; so codes and messages are the reference's.  It holds because the
+ * batch reader accepts a subset of precheck + cJSON (json_reader.c, R),
+ * each event is read under F (codec_fast.c), and every batch-level rule of
+ * the reference (v, store, events an array of at most
+ * PROTO_BATCH_MAX_EVENTS, each event's store, keys given once, nothing
+ * after the value) has its counterpart; tests/proto_repl/test_batch_fast.c
+ * checks B on writer output, variants and mutations.
+ *
+ * Both paths check the whole batch before the caller sees any event (pass 1
+ * decodes every element and checks its store against the batch's; pass 2
+ * decodes again and calls fn).  So fn runs only for a batch that is entirely
+ * well-formed, and a caller that applies inside its own transaction never has
+ * to undo anything because of a bad element.  Decoding twice beats keeping
+ * up to 256 decoded events (6 KB each) around: the fast read costs ~0.3 us.
+ *
+ * Version vectors inside hello/ack are read from the parsed tree by
+ * proto__vv_from_json (codec_read.c), the one vv validator, whose numbers
+ * are cJSON's doubles: exact for every seq we accept (<= 2^53 - 1).
  *
  * Writer invariant: a batch's JSON is at most PROTO_BATCH_MAX_BYTES; the
  * first event always fits (an event is at most PROTO_EVENT_JSON_MAX, far
@@ -27,8 +44,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec_int.h"
 #include "proto/repl.h"
-#include "proto_int.h"
 
 #define TOPIC_STORES PROTO_TOPIC_ROOT "/stores/"
 #define BATCH_DEPTH_MAX (PROTO_JSON_DEPTH_MAX + 2) /* {events:[ <event> ]} */
@@ -261,7 +278,7 @@ int proto_batch_end(proto_batch_writer *w, proto_err *err) {
   return rc == PROTO_OK ? PROTO_OK : proto_err_set(err, rc, "batch: out of memory");
 }
 
-/* ---- batch decoder ---------------------------------------------------------------- */
+/* ---- batch decoder: reference ------------------------------------------------------ */
 
 /* Decode element i into ev; messages become "events[i].<inner path>". */
 static int batch_event(const cJSON *el, size_t i, const char *store, proto_event *ev,
@@ -292,8 +309,8 @@ static int batch_walk(const cJSON *events, const char *store, proto_batch_fn fn,
   return rc;
 }
 
-int proto_batch_decode(const char *json, size_t len, char store[PROTO_ID_MAX], proto_batch_fn fn,
-                       void *ctx, proto_err *err) {
+int proto__batch_decode_tree(const char *json, size_t len, char store[PROTO_ID_MAX],
+                             proto_batch_fn fn, void *ctx, proto_err *err) {
   cJSON *root = NULL;
   const cJSON *events = NULL;
   char id[PROTO_ID_MAX] = "";
@@ -315,31 +332,95 @@ int proto_batch_decode(const char *json, size_t len, char store[PROTO_ID_MAX], p
   return rc;
 }
 
-/* ---- hello and ack ------------------------------------------------------------------ */
+/* ---- batch decoder: fast path --------------------------------------------------------- */
 
-/* Append the tree j as JSON with integers written exactly (see top). */
-static int print_exact(const cJSON *j, proto_buf *b) {
-  int rc = PROTO_OK;
-  if (cJSON_IsObject(j) || cJSON_IsArray(j)) {
-    bool obj = cJSON_IsObject(j);
-    rc = proto_buf_append(b, obj ? "{" : "[", 1);
-    for (const cJSON *c = j->child; rc == PROTO_OK && c; c = c->next) {
-      if (c != j->child) rc = proto_buf_append(b, ",", 1);
-      if (rc == PROTO_OK && obj) rc = proto_buf_json_string(b, c->string ? c->string : "");
-      if (rc == PROTO_OK && obj) rc = proto_buf_append(b, ":", 1);
-      if (rc == PROTO_OK) rc = print_exact(c, b);
-    }
-    return rc == PROTO_OK ? proto_buf_append(b, obj ? "}" : "]", 1) : rc;
+/* What pass 1 of the fast path found: the store and, per event, the reader
+ * just before it, so pass 2 reads exactly the bytes pass 1 checked. */
+typedef struct fast_batch {
+  char store[PROTO_ID_MAX];
+  bool have_store, have_events;
+  size_t n;
+  proto__jr at[PROTO_BATCH_MAX_EVENTS];
+} fast_batch;
+
+/* The "events" array at r: every element an event of the batch's store. */
+static bool fast_events(proto__jr *r, fast_batch *b, proto_event *ev) {
+  int more;
+  if (!proto__jr_array(r)) return false;
+  while ((more = proto__jr_element(r)) == 1) {
+    if (b->n == PROTO_BATCH_MAX_EVENTS) return false;
+    b->at[b->n] = *r;
+    if (!proto__event_read_fast(r, ev) || strcmp(ev->store, b->store) != 0) return false;
+    b->n++;
   }
-  if (cJSON_IsString(j)) return proto_buf_json_string(b, j->valuestring ? j->valuestring : "");
-  if (cJSON_IsNumber(j)) {
-    double d = j->valuedouble;
-    if (d >= -(double)JSON_INT_MAX && d <= (double)JSON_INT_MAX && (double)(int64_t)d == d)
-      return proto_buf_printf(b, "%" PRId64, (int64_t)d);
-    return proto_buf_printf(b, "%.17g", d);
-  }
-  return proto_buf_puts(b, cJSON_IsTrue(j) ? "true" : cJSON_IsFalse(j) ? "false" : "null");
+  return more == 0;
 }
+
+/* Pass 1: the whole batch, as the reference checks it.  "events" before
+ * "store" (legal, not what our writer does) is read once the store is known. */
+static bool fast_scan(const char *json, size_t len, fast_batch *b, proto_event *ev) {
+  proto__jr r, events_at;
+  proto__jr_key k;
+  int64_t v;
+  size_t slen;
+  bool have_v = false, deferred = false;
+  int more;
+  if (!json || len > PROTO_BATCH_MAX_BYTES) return false;
+  proto__jr_init(&r, json, len, BATCH_DEPTH_MAX);
+  events_at = r;
+  if (!proto__jr_object(&r)) return false;
+  while ((more = proto__jr_member(&r, &k)) == 1) {
+    bool ok;
+    if (k.len == 1 && k.s[0] == 'v') {
+      ok = !have_v && proto__jr_int(&r, &v) && v >= 1 && v <= PROTO_VERSION;
+      have_v = true;
+    } else if (k.len == 5 && memcmp(k.s, "store", 5) == 0) {
+      ok = !b->have_store && proto__jr_string(&r, b->store, sizeof b->store, &slen) &&
+           proto_id_valid(b->store);
+      b->have_store = true;
+    } else if (k.len == 6 && memcmp(k.s, "events", 6) == 0) {
+      ok = !b->have_events;
+      deferred = ok && !b->have_store;
+      b->have_events = true;
+      if (deferred) events_at = r;
+      ok = ok && (deferred ? proto__jr_skip(&r) : fast_events(&r, b, ev));
+    } else {
+      ok = proto__jr_skip(&r);
+    }
+    if (!ok) return false;
+  }
+  if (more != 0 || !have_v || !b->have_store || !b->have_events || !proto__jr_end(&r)) return false;
+  return !deferred || fast_events(&events_at, b, ev);
+}
+
+bool proto__batch_decode_fast(const char *json, size_t len, char store[PROTO_ID_MAX],
+                              proto_batch_fn fn, void *ctx, int *rc, proto_err *err) {
+  fast_batch b;
+  proto_event ev;
+  b.have_store = b.have_events = false;
+  b.n = 0;
+  if (!fast_scan(json, len, &b, &ev)) return false;
+  memcpy(store, b.store, sizeof b.store);
+  *rc = PROTO_OK;
+  for (size_t i = 0; fn && *rc == PROTO_OK && i < b.n; i++) {
+    /* The same reader on the same bytes gives the same event, unless fn
+     * wrote into the caller's input. */
+    if (!proto__event_read_fast(&b.at[i], &ev))
+      *rc = proto_err_set(err, PROTO_EINVAL, "events[%zu]: the input changed while decoding", i);
+    else
+      *rc = fn(ctx, &ev);
+  }
+  return true;
+}
+
+int proto_batch_decode(const char *json, size_t len, char store[PROTO_ID_MAX], proto_batch_fn fn,
+                       void *ctx, proto_err *err) {
+  int rc;
+  if (proto__batch_decode_fast(json, len, store, fn, ctx, &rc, err)) return rc;
+  return proto__batch_decode_tree(json, len, store, fn, ctx, err);
+}
+
+/* ---- hello and ack ------------------------------------------------------------------ */
 
 int proto_vvmsg_encode(const char *store, const proto_vv *vv, proto_buf *out, proto_err *err) {
   size_t start = out->len;
@@ -373,19 +454,14 @@ int proto_vvmsg_decode(const char *json, size_t len, char store[PROTO_ID_MAX], p
   cJSON *root = NULL;
   const cJSON *j = NULL;
   char id[PROTO_ID_MAX] = "";
-  proto_buf text;
-  proto_buf_init(&text);
   int rc = parse_object(json, len, VVMSG_MAX, PROTO_JSON_DEPTH_MAX, "vvmsg", &root, err);
   if (rc == PROTO_OK) rc = get_version(root, err);
   if (rc == PROTO_OK) rc = get_id(root, "store", id, err);
   if (rc == PROTO_OK) rc = member(root, "vv", true, &j, err);
   if (rc == PROTO_OK && !cJSON_IsObject(j))
     rc = proto_err_set(err, PROTO_ETYPE, "vv: expected an object");
-  if (rc == PROTO_OK && print_exact(j, &text) != PROTO_OK)
-    rc = proto_err_set(err, PROTO_ENOMEM, "vv: out of memory");
-  if (rc == PROTO_OK) rc = proto_vv_decode(text.data, text.len, vv, err); /* vv unchanged on error */
+  if (rc == PROTO_OK) rc = proto__vv_from_json(j, vv, err); /* vv unchanged on error */
   if (rc == PROTO_OK) memcpy(store, id, sizeof id);
-  proto_buf_close(&text);
   cJSON_Delete(root);
   return rc;
 }

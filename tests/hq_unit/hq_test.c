@@ -92,7 +92,8 @@ int t_teardown(void **state) {
 }
 
 void t_box_event(tctx *t, proto_event *ev, const char *store, proto_event_type type) {
-  proto_event_init(ev, type, store, ++t->box_seq, PROTO_HLC_MAKE(t->now, t->box_seq), store);
+  uint64_t seq = ++t->box_seq;
+  proto_event_init(ev, type, store, seq, PROTO_HLC_MAKE(t->now, seq), store);
 }
 
 void t_batch(const char *store, const proto_event *evs, size_t n, proto_buf *out) {

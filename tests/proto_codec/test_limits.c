@@ -283,8 +283,8 @@ static void test_strict_json(void **state) {
   expect_edit(d, dispatched_body, "note", "\"a\\u0000b\"", PROTO_EINVAL, "\\u0000 in a string");
   expect_edit(d, dispatched_body, "note", "\"a\x01\"", PROTO_EJSON, "control character 0x01");
   expect_edit(d, dispatched_body, "note", "\"a\tb\"", PROTO_EJSON, "control character 0x09");
-  expect_edit(d, dispatched_body, "note", "\"a\\ud800\"", PROTO_EJSON, "malformed JSON");
-  expect_edit(d, dispatched_body, "note", "\"a\\udc00\\ud800\"", PROTO_EJSON, "malformed JSON");
+  expect_edit(d, dispatched_body, "note", "\"a\\ud800\"", PROTO_EUTF8, "lone surrogate \\uD800");
+  expect_edit(d, dispatched_body, "note", "\"a\\udc00\\ud800\"", PROTO_EUTF8, "lone surrogate \\uDC00");
   expect_edit(d, dispatched_body, "note", "\"a\\x\"", PROTO_EJSON, "malformed JSON");
   expect_edit(d, dispatched_body, "note", "'a'", PROTO_EJSON, "malformed JSON");
   expect_edit(d, dispatched_body, "total", "NaN", PROTO_EJSON, "malformed JSON");

@@ -26,6 +26,7 @@
 
 #include "codec_gen.h"
 #include "codec_int.h"
+#include "json_mutate.h"
 
 typedef enum { FAST_ANY = -1, FAST_NO = 0, FAST_YES = 1 } want_fast;
 
@@ -73,69 +74,6 @@ static int check_same(const char *json, size_t len, want_fast want, counts *n, c
 }
 
 /* ---- text edits that keep an event valid --------------------------------------- */
-
-/* Length of the JSON string literal starting at s[0] == '"'. */
-static size_t literal_len(const char *s) {
-  size_t i = 1;
-  while (s[i] != '"') i += s[i] == '\\' ? 2 : 1;
-  return i + 1;
-}
-
-static bool is_key(const char *after) {
-  while (*after == ' ' || *after == '\t' || *after == '\n' || *after == '\r') after++;
-  return *after == ':';
-}
-
-/* Random whitespace around every structural character. */
-static char *respace(rng *r, const char *s) {
-  static const char ws[] = " \t\n\r";
-  char *out = malloc(strlen(s) * 5 + 16), *o = out;
-  for (int k = (int)rng_below(r, 3); k > 0; k--) *o++ = ws[rng_below(r, 4)];
-  while (*s) {
-    size_t n = *s == '"' ? literal_len(s) : 1;
-    memcpy(o, s, n);
-    o += n;
-    if (strchr("{}[],:", *s))
-      for (int k = (int)rng_below(r, 3); k > 0; k--) *o++ = ws[rng_below(r, 4)];
-    s += n;
-  }
-  *o = '\0';
-  return out;
-}
-
-/* Some letters and digits of string VALUES as \u00XX, '/' as \/ (keys are
- * left alone: an escaped key sends the fast path to the reference). */
-static char *escape_values(rng *r, const char *s) {
-  char *out = malloc(strlen(s) * 6 + 1), *o = out;
-  while (*s) {
-    if (*s != '"') {
-      *o++ = *s++;
-      continue;
-    }
-    size_t n = literal_len(s);
-    bool key = is_key(s + n);
-    for (size_t i = 0; i < n; i++) {
-      char c = s[i];
-      bool inner = i > 0 && i + 1 < n;
-      if (inner && c == '\\') { /* an existing escape: copy it whole */
-        size_t k = s[i + 1] == 'u' ? 6 : 2;
-        memcpy(o, s + i, k);
-        o += k;
-        i += k - 1;
-      } else if (!key && inner && c == '/' && rng_below(r, 2)) {
-        o += sprintf(o, "\\/");
-      } else if (!key && inner && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) &&
-                 rng_below(r, 3) == 0) {
-        o += sprintf(o, rng_below(r, 2) ? "\\u%04x" : "\\u%04X", (unsigned)c);
-      } else {
-        *o++ = c;
-      }
-    }
-    s += n;
-  }
-  *o = '\0';
-  return out;
-}
 
 /* The envelope with "body" moved to the front (before "type"). */
 static char *body_first(const char *s) {
@@ -225,6 +163,8 @@ static const struct {
     {"[1,]", FAST_NO},        {"{\"a\":1,}", FAST_NO}, {"[,1]", FAST_NO},
     {"{,}", FAST_NO},         {"[[[[[[[1]]]]]]]", FAST_NO}, /* depth 9 */
     {"\"\\u0000\"", FAST_NO}, {"\"\\uzzzz\"", FAST_NO}, {"\"\\u12\"", FAST_NO},
+    {"\"ab\\uzzzzcd\"", FAST_NO}, {"\"\\u00\\u0041\"", FAST_NO}, {"\"\\ud800\\uzzzz\"", FAST_NO},
+    {"{\"k\\uzzzz\":1}", FAST_NO}, {"\"\\uDFFF\"", FAST_NO},
     {"\"\\ud800\"", FAST_NO}, {"\"\\udc00\\ud800\"", FAST_NO},
     {"\"\\ud800\\u0041\"", FAST_NO}, {"\"\\x\"", FAST_NO}, {"\"a\x01\"", FAST_NO},
     {"\"a\tb\"", FAST_NO},    {"\"\xC0\xAF\"", FAST_NO}, {"\"\xED\xA0\x80\"", FAST_NO},
@@ -300,41 +240,70 @@ static void test_event_corners(void **state) {
   free(big);
 }
 
-/* ---- mutations ------------------------------------------------------------------------ */
+/* ---- invalid \u escapes ------------------------------------------------------------ */
 
-static const char *const tokens[] = {
-    "{", "}", "[", "]", "\"", "\\", ",", ":", " ", "0", "-0", "01", "1.5", "1e400", "null",
-    "true", "\"\":", "\\u0000", "\\ud800", "\\u751f", "\\uzzzz", "\xC0\xAF", "\xE4\xB8", "😀",
-    "\x01", "9007199254740993", "\"v\":1,", "\"seq\":1,", "\"type\":\"order.ready\",",
-    "\"body\":{},", "[[[[[[[[[",
-};
-
-/* One to four edits of buf[0..*len) in place (half the time one: inputs
- * near a valid event probe the fast path's own checks); cap bounds growth. */
-static void mutate(rng *r, char *buf, size_t *len, size_t cap) {
-  for (int e = rng_below(r, 2) ? 1 : 1 + (int)rng_below(r, 4); e > 0; e--) {
-    size_t n = *len, at = n ? (size_t)rng_below(r, n) : 0, k;
-    const char *t;
-    switch (rng_below(r, 6)) {
-      case 0: if (n) buf[at] ^= (char)(1u << rng_below(r, 8)); break;
-      case 1: if (n) buf[at] = (char)rng_below(r, 128); break;
-      case 2: *len = (size_t)rng_below(r, n + 1); break;
-      case 3: /* delete a range */
-        k = n ? 1 + (size_t)rng_below(r, n - at < 16 ? n - at : 16) : 0;
-        memmove(buf + at, buf + at + k, n - at - k);
-        *len = n - k;
-        break;
-      default: /* insert a token */
-        t = tokens[rng_below(r, sizeof tokens / sizeof *tokens)];
-        k = strlen(t);
-        if (n + k > cap) break;
-        memmove(buf + at + k, buf + at, n - at);
-        memcpy(buf + at, t, k);
-        *len = n + k;
-        break;
-    }
+/* cJSON 1.7.15 decodes "\uzzzz" into a NUL, so "ab\uzzzzcd" used to be read
+ * as "ab", and it refuses a lone surrogate with a bare "malformed JSON".  The
+ * precheck now refuses both, naming the offset of the backslash; the fast
+ * reader never takes them, so proto_event_decode words them the same way. */
+static void test_bad_u_escapes(void **state) {
+  static const struct {
+    const char *note; /* the value of body.note, quotes included */
+    int code;
+    size_t at;        /* offset of the faulty backslash within note */
+    const char *msg;  /* after "offset N: " */
+  } cases[] = {
+      {"\"ab\\uzzzzcd\"", PROTO_EJSON, 3, "\\u escape without 4 hex digits"},
+      {"\"ab\\u12\"", PROTO_EJSON, 3, "\\u escape without 4 hex digits"},
+      {"\"ab\\u12g4\"", PROTO_EJSON, 3, "\\u escape without 4 hex digits"},
+      {"\"ab\\u 123\"", PROTO_EJSON, 3, "\\u escape without 4 hex digits"},
+      {"\"\\u00e\"", PROTO_EJSON, 1, "\\u escape without 4 hex digits"},
+      {"\"ab\\ud800\"", PROTO_EUTF8, 3, "lone surrogate \\uD800"},
+      {"\"ab\\uDBFFcd\"", PROTO_EUTF8, 3, "lone surrogate \\uDBFF"},
+      {"\"ab\\udc00\\ud800\"", PROTO_EUTF8, 3, "lone surrogate \\uDC00"},
+      {"\"ab\\ud800\\u0041\"", PROTO_EUTF8, 3, "lone surrogate \\uD800"},
+      {"\"ab\\ud800\\ud800\"", PROTO_EUTF8, 3, "lone surrogate \\uD800"},
+      {"\"ab\\ud800\\uzz00\"", PROTO_EJSON, 9, "\\u escape without 4 hex digits"},
+      {"\"ab\\u0000\"", PROTO_EINVAL, 3, "\\u0000 in a string"},
+  };
+  rng r = {5};
+  counts n = {0};
+  proto_event *ev = malloc(sizeof *ev);
+  char buf[8192], want[200];
+  proto_err err;
+  gen_event(&r, PROTO_EV_ORDER_DISPATCHED, GEN_MAX, ev); /* has a note */
+  char *json = encode_str(ev);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    assert_true(json_edit(json, "note", cases[i].note, buf, sizeof buf));
+    size_t at = (size_t)(strstr(buf, cases[i].note) - buf) + cases[i].at;
+    snprintf(want, sizeof want, "offset %zu: %s", at, cases[i].msg);
+    assert_int_equal(check_same(buf, strlen(buf), FAST_NO, &n, cases[i].note), cases[i].code);
+    proto_err_clear(&err);
+    assert_int_equal(proto_event_decode(buf, strlen(buf), ev, &err), cases[i].code);
+    assert_string_equal(err.msg, want);
+    proto_err_clear(&err);
+    assert_int_equal(proto_json_precheck(buf, strlen(buf), PROTO_JSON_DEPTH_MAX, &err),
+                     cases[i].code);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(proto_json_precheck(buf, strlen(buf), PROTO_JSON_DEPTH_MAX, NULL),
+                     cases[i].code);
   }
+  /* Cut off inside the escape: the precheck names it, not a later byte. */
+  static const char cut1[] = "\"\\u12", cut2[] = "\"\\ud83d\\ude";
+  assert_int_equal(proto_json_precheck(cut1, strlen(cut1), 8, &err), PROTO_EJSON);
+  assert_string_equal(err.msg, "offset 1: \\u escape without 4 hex digits");
+  assert_int_equal(proto_json_precheck(cut2, strlen(cut2), 8, &err), PROTO_EJSON);
+  assert_string_equal(err.msg, "offset 7: \\u escape without 4 hex digits");
+  /* Valid escapes in either case still decode, on the fast path. */
+  assert_true(json_edit(json, "note", "\"ab\\uD83D\\uDE00\\u00E9\\u00e9cd\"", buf, sizeof buf));
+  assert_int_equal(check_same(buf, strlen(buf), FAST_YES, &n, "valid escapes"), PROTO_OK);
+  assert_int_equal(proto_event_decode(buf, strlen(buf), ev, &err), PROTO_OK);
+  assert_string_equal(ev->body.dispatched.note, "ab\xF0\x9F\x98\x80\xC3\xA9\xC3\xA9" "cd");
+  free(json);
+  free(ev);
 }
+
+/* ---- mutations ------------------------------------------------------------------------ */
 
 static void test_mutations(void **state) {
   const char *s = getenv("CODEC_SEED"), *ns = getenv("CODEC_FUZZ_N");
@@ -369,6 +338,7 @@ int main(void) {
       cmocka_unit_test(test_encoder_output_takes_fast_path),
       cmocka_unit_test(test_json_corners),
       cmocka_unit_test(test_event_corners),
+      cmocka_unit_test(test_bad_u_escapes),
       cmocka_unit_test(test_mutations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

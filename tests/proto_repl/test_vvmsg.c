@@ -1,6 +1,7 @@
 /* test_vvmsg.c - hello/ack (store + version vector) and heartbeat messages:
  * round trips (seqs up to 2^53 - 1 must survive exactly), the exact form,
- * acks carrying contiguous seqs only, and refusals with exact codes. */
+ * acks carrying contiguous seqs only, refusals with exact codes, and the
+ * vector read as proto_vv_decode reads it. */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,6 +102,58 @@ static void test_vvmsg_malformed(void **state) {
   expect_vvmsg("{\"v\":1,\"store\":\"s\",\"vv\":{\"a\":{\"c\":\"1\"}}}", PROTO_ETYPE, NULL);
   expect_vvmsg("{\"v\":1,\"store\":\"s\",\"vv\":{\"a\":{}}}", PROTO_EMISSING, NULL);
   expect_vvmsg("{\"v\":1,\"store\":\"s\",\"vv\":{\"a\":{\"c\":1,\"h\":[[[[[[[[1]]]]]]]]}}}", PROTO_EDEPTH, NULL);
+}
+
+/* The vector inside a hello/ack is read from the message's tree by the one
+ * vv validator: the same answer, message and vector as proto_vv_decode on
+ * the vector's own text.  Numbers that the old re-printing of the tree got
+ * wrong (1e400 printed as "inf", -0 as 0) are among them. */
+static void test_vvmsg_vv_as_proto_vv_decode(void **state) {
+  static const char *const vvs[] = {
+      "{}",
+      "{\"a\":{\"c\":0}}",
+      "{\"a\":{\"c\":1,\"h\":[3,4,9]},\"b:c\":{\"c\":9007199254740991}}",
+      "{\"a\":{\"c\":1,\"h\":[]},\"z\":{\"c\":2,\"x\":[1,{\"y\":null}]}}",
+      "{\"a\":{\"c\":4.0}}",
+      "{\"a\":{\"c\":1e400}}",
+      "{\"a\":{\"c\":1,\"h\":[-0]}}",
+      "{\"a\":{\"c\":1,\"h\":[9007199254740993]}}",
+      "{\"a\":{\"c\":9007199254740991,\"h\":[1]}}",
+      "{\"a\":{\"c\":1,\"h\":3}}",
+      "{\"a\":{\"c\":1,\"h\":[3,3]}}",
+      "{\"a\":{\"c\":true}}",
+      "{\"a\":7}",
+      "{\"\":{\"c\":1}}",
+      "{\"a\\u0020b\":{\"c\":1}}",
+      "{\"0123456789012345678901234567890123456789012345678901234567890123\":{\"c\":1}}",
+      "{\"a\":{\"c\":1},\"a\":{\"c\":1}}",
+      "{\"a\":{\"c\":1,\"c\":2}}",
+  };
+  char msg[512], store[PROTO_ID_MAX];
+  for (size_t i = 0; i < sizeof vvs / sizeof *vvs; i++) {
+    proto_vv a, b;
+    proto_err ea = {0}, eb = {0};
+    proto_vv_init(&a);
+    proto_vv_init(&b);
+    add(&a, "keep", 1);
+    add(&b, "keep", 1);
+    snprintf(msg, sizeof msg, "{\"v\":1,\"store\":\"s\",\"vv\":%s}", vvs[i]);
+    int ra = proto_vvmsg_decode(msg, strlen(msg), store, &a, &ea);
+    int rb = proto_vv_decode(vvs[i], strlen(vvs[i]), &b, &eb);
+    if (ra != rb || strcmp(ea.msg, eb.msg) != 0 || !proto_vv_equal(&a, &b))
+      fail_msg("%s\n vvmsg %s \"%s\"\n vv    %s \"%s\"", vvs[i], proto_err_name(ra), ea.msg,
+               proto_err_name(rb), eb.msg);
+    proto_vv_close(&a);
+    proto_vv_close(&b);
+  }
+  /* 1e400 is out of range, not malformed JSON as the re-printed "inf" was */
+  proto_vv vv;
+  proto_err err = {0};
+  proto_vv_init(&vv);
+  snprintf(msg, sizeof msg, "{\"v\":1,\"store\":\"s\",\"vv\":%s}", vvs[5]);
+  assert_int_equal(proto_vvmsg_decode(msg, strlen(msg), store, &vv, &err), PROTO_ERANGE);
+  assert_string_equal(err.msg, "vv.a.c: inf is out of range 0..9007199254740991");
+  proto_vv_close(&vv);
 }
 
 static void test_vvmsg_encode_refusals(void **state) {
@@ -234,6 +287,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vvmsg_exact_and_roundtrip),
       cmocka_unit_test(test_vvmsg_malformed),
+      cmocka_unit_test(test_vvmsg_vv_as_proto_vv_decode),
       cmocka_unit_test(test_vvmsg_encode_refusals),
       cmocka_unit_test(test_heartbeat_roundtrip),
       cmocka_unit_test(test_heartbeat_encode_refusals),

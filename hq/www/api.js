@@ -1,0 +1,122 @@
+// api.js - talking to hq: the six views, the resolve command, the token,
+// and the live loop.
+//
+// Live updates are plain polling: every INTERVAL ms all six views are
+// fetched in parallel (one consistent snapshot each, see hq/views.h) and
+// handed to the page together.  Polling survives proxies, restarts of hq
+// and sleeping laptops with no reconnect logic; the views are small.  A
+// failed round backs off (2, 4, 8, 10 s) and says so on the page; a hidden
+// tab polls every HIDDEN_INTERVAL ms.  Rounds never overlap.
+
+export const VIEWS = ['summary', 'hourly', 'sla', 'stock', 'fleet', 'conflicts'];
+export const INTERVAL = 2000;
+const HIDDEN_INTERVAL = 15000;
+const BACKOFF_MAX = 10000;
+const TIMEOUT = 8000;
+const TOKEN_KEY = 'hq.token';
+
+export class AuthError extends Error {}
+
+export function getToken() {
+  try {
+    return localStorage.getItem(TOKEN_KEY) || '';
+  } catch (e) {
+    return '';
+  }
+}
+
+export function setToken(token) {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch (e) {
+    // private mode: asked again next time
+  }
+}
+
+async function call(method, path, body) {
+  const headers = { accept: 'application/json' };
+  const token = getToken();
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), TIMEOUT);
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctl.signal, cache: 'no-store' });
+  } finally {
+    clearTimeout(timer);
+  }
+  let json = null;
+  try {
+    json = await res.json();
+  } catch (e) {
+    json = null;
+  }
+  if (res.status === 401 || res.status === 403) throw new AuthError((json && json.message) || res.statusText);
+  if (!res.ok) {
+    const err = new Error((json && json.message) || `${res.status} ${res.statusText}`);
+    err.status = res.status;
+    throw err;
+  }
+  return json;
+}
+
+export function viewPath(name, store) {
+  return `/api/v1/views/${name}${store ? `?store=${encodeURIComponent(store)}` : ''}`;
+}
+
+// All six views for the store filter ('' = chain): {summary, hourly, ...}.
+export async function fetchViews(store) {
+  const all = await Promise.all(VIEWS.map((v) => call('GET', viewPath(v, store))));
+  const out = {};
+  VIEWS.forEach((v, i) => { out[v] = all[i]; });
+  return out;
+}
+
+export function resolveOrder(orderId, resolution, note) {
+  const body = { resolution };
+  if (note) body.note = note;
+  return call('POST', `/api/v1/orders/${encodeURIComponent(orderId)}/resolve`, body);
+}
+
+// The live loop.  onData(views) after each good round, onError(err, retryMs)
+// after a failed one; now() runs a round at once (after a filter change or
+// a command).
+export function startPolling({ store, onData, onError }) {
+  let timer = null;
+  let running = false;
+  let again = false;
+  let failures = 0;
+  const hidden = () => typeof document !== 'undefined' && document.visibilityState === 'hidden';
+
+  async function round() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    clearTimeout(timer);
+    let wait = hidden() ? HIDDEN_INTERVAL : INTERVAL;
+    try {
+      onData(await fetchViews(store()));
+      failures = 0;
+    } catch (err) {
+      failures += 1;
+      wait = Math.min(BACKOFF_MAX, INTERVAL * 2 ** (failures - 1));
+      onError(err, wait);
+    }
+    running = false;
+    if (again) {
+      again = false;
+      wait = 0;
+    }
+    timer = setTimeout(round, wait);
+  }
+
+  if (typeof document !== 'undefined') {
+    document.addEventListener('visibilitychange', () => { if (!hidden()) round(); });
+  }
+  round();
+  return { now: round };
+}
