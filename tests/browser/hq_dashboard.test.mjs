@@ -373,6 +373,7 @@ describe('HQ dashboard against the running system', { skip, timeout: 300000 }, (
   it('shows the same figures as the API, live', async () => {
     const { page } = pageA;
     const api = await assertMatchesApi(page);
+    console.log('DEBUG', JSON.stringify(api.hourly));
     assert.equal(api.fleet.stores_total, LIVE.length + REPLAYED.length);
     assert.ok(api.summary.chain.orders > 60, `a day of orders (${api.summary.chain.orders})`);
     assert.ok(api.sla.stores.length >= 4);
