@@ -48,6 +48,7 @@ static int metrics(hq_server *s, hq_req *r, hq_err *err) {
 static int order_create(hq_server *s, hq_req *r, hq_err *err) {
   hq_order_req q;
   int rc = hq_json_order(r->body, r->body_len, r->idem_key, &q, err);
+  snprintf(q.client, sizeof q.client, "%s", r->who);
   if (rc == HQ_OK) rc = hq_order_create(s->core, &q, &r->status, &r->out, err);
   if (rc == HQ_OK) { /* the answer holds the pickup code: not logged */
     char esc[160];

@@ -46,18 +46,23 @@ static int parse_scopes(char *list, unsigned *out) {
 /* One line into t; 1 for a blank/comment line, 0 ok, -1 bad (why in msg). */
 static int parse_line(char *line, hq_token *t, char *msg, size_t cap) {
   char *save = NULL, *tok, *scopes, *name;
+  const char *why = NULL;
   line[strcspn(line, "\r\n")] = '\0';
   tok = strtok_r(line, " \t", &save);
   if (!tok || *tok == '#') return 1;
   scopes = strtok_r(NULL, " \t", &save);
   name = strtok_r(NULL, " \t", &save);
   memset(t, 0, sizeof *t);
-  if (strlen(tok) < TOKEN_MIN || strlen(tok) >= sizeof t->token)
-    return snprintf(msg, cap, "token: %d..%zu characters", TOKEN_MIN, sizeof t->token - 1), -1;
-  for (const char *c = tok; *c; c++)
-    if (!isgraph((unsigned char)*c)) return snprintf(msg, cap, "token: visible ASCII only"), -1;
-  if (!scopes || parse_scopes(scopes, &t->scopes) != 0)
-    return snprintf(msg, cap, "scopes: comma-separated orders, rider, admin, read or all"), -1;
+  for (const char *c = tok; *c && !why; c++)
+    if (!isgraph((unsigned char)*c)) why = "token: visible ASCII only";
+  if (!why && (strlen(tok) < TOKEN_MIN || strlen(tok) >= sizeof t->token))
+    why = "token: 16..127 characters";
+  if (!why && (!scopes || parse_scopes(scopes, &t->scopes) != 0))
+    why = "scopes: comma-separated orders, rider, admin, read or all";
+  if (why) {
+    snprintf(msg, cap, "%s", why);
+    return -1;
+  }
   snprintf(t->token, sizeof t->token, "%s", tok);
   snprintf(t->name, sizeof t->name, "%s", name ? name : "token");
   return 0;

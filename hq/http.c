@@ -19,6 +19,7 @@
 
 #include "jw.h"
 #include "server.h"
+#include "views_http.h"
 
 typedef struct pss {
   hq_req req;
@@ -33,7 +34,7 @@ typedef struct pss {
 size_t hq_http_pss_size(void) { return sizeof(pss); }
 
 /* The views of the dashboard add their table here. */
-static const hq_route_table *const tables[] = {&hq_api_routes};
+static const hq_route_table *const tables[] = {&hq_api_routes, &hq_views_routes};
 
 /* ---- matching -------------------------------------------------------------------------- */
 

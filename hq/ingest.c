@@ -81,11 +81,14 @@ static int on_event(void *ctx, const proto_event *ev) {
   proto_err perr = {0};
   bool dup = false;
   char where[32];
-  snprintf(where, sizeof where, "events[%zu].", b->i++);
-  if (strcmp(ev->store, b->m->topic_store) != 0)
-    return wrong_store(b->err, strcat(where, "store"), ev->store, b->m->topic_store), STOP_REFUSE;
-  if (strcmp(ev->origin, b->m->topic_store) != 0)
-    return wrong_store(b->err, strcat(where, "origin"), ev->origin, b->m->topic_store), STOP_REFUSE;
+  const char *field = strcmp(ev->store, b->m->topic_store) != 0    ? "store"
+                      : strcmp(ev->origin, b->m->topic_store) != 0 ? "origin"
+                                                                    : NULL;
+  snprintf(where, sizeof where, "events[%zu].%s", b->i++, field ? field : "");
+  if (field) {
+    wrong_store(b->err, where, field[0] == 's' ? ev->store : ev->origin, b->m->topic_store);
+    return STOP_REFUSE;
+  }
   if (!b->s && !(b->s = hq__store_get(c, ev->store, true, b->err))) return STOP_REFUSE;
   if (proto_hlc_recv(&c->hlc, hq__now(c), ev->hlc, &perr) != PROTO_OK) {
     c->stats.events_skewed++;
@@ -220,7 +223,7 @@ int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq
   hq__mark mark;
   int rc = HQ_OK;
   if (proto_topic_parse(topic ? topic : "", m.topic_store, &dir, &kind, &perr) != PROTO_OK)
-    rc = hq_err_set(err, HQ_EINVAL, "topic: %s", perr.msg);
+    rc = hq_err_set(err, HQ_EINVAL, "%s", perr.msg);
   else if (dir != PROTO_DIR_UP || (unsigned)kind >= PROTO_REPL__COUNT || !kinds[kind].fn)
     rc = hq_err_set(err, HQ_EINVAL, "topic: not a store's up topic");
   else if (len > kinds[kind].max_len)

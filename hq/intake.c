@@ -1,7 +1,7 @@
 /* intake.c - POST /api/v1/orders: validate, deduplicate, route, dispatch.
  *
  *   request --hq_order_validate--> 422 naming the field
- *           --intake[idem_key]--> seen: same request -> the stored answer
+ *           --intake[client/idem_key]--> seen: same request -> the stored answer
  *                                       other request -> 422 idempotency_mismatch
  *           --route--> pickup: the customer's store (exists, open, stock)
  *                      delivery: nearest open store within its radius with
@@ -361,11 +361,19 @@ static int answer_no_store(proto_buf *body, hq_nostore why) {
   return jw_done(&w);
 }
 
+/* The row key of an idempotency key: "<client>/<key>", so two clients (two
+ * malls) can never collide on the same key; just the key on an open API. */
+static void row_key(const hq_order_req *r, char *out, size_t cap) {
+  snprintf(out, cap, "%s%s%s", r->client, r->client[0] ? "/" : "", r->idem_key);
+}
+
 /* The stored answer of an earlier request with this key, if any. */
 static int replay(hq_core *c, const hq_order_req *r, uint64_t hash, bool *found, unsigned *status,
                   proto_buf *body, hq_err *err) {
   sqlite3_stmt *st = NULL;
-  int src = rt_db_bind(&c->db, HQ_Q_INTAKE_GET, &st, "t", r->idem_key), rc = HQ_OK;
+  char key[PROTO_ID_MAX + HQ_IDEM_MAX + 1];
+  row_key(r, key, sizeof key);
+  int src = rt_db_bind(&c->db, HQ_Q_INTAKE_GET, &st, "t", key), rc = HQ_OK;
   *found = false;
   if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
     *found = true;
@@ -401,7 +409,9 @@ static int create(hq_core *c, const hq_order_req *r, unsigned *status, proto_buf
     rc = hq_err_set(err, HQ_ENOMEM, NULL);
   *status = rt.found ? 201 : 409;
   if (rc == HQ_OK) {
-    int src = rt_db_run(&c->db, HQ_Q_INTAKE_PUT, "tiitti", r->idem_key, (int64_t)hash,
+    char key[PROTO_ID_MAX + HQ_IDEM_MAX + 1];
+    row_key(r, key, sizeof key);
+    int src = rt_db_run(&c->db, HQ_Q_INTAKE_PUT, "tiitti", key, (int64_t)hash,
                         (int64_t)*status, body->data, rt.found ? ev.body.dispatched.order_id : "",
                         (int64_t)hq__now(c));
     if (src != SQLITE_OK) rc = hq__dberr(c, src, "idempotency key", err);

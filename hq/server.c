@@ -12,6 +12,7 @@
 
 #include "proto/repl.h"
 #include "server.h"
+#include "views_http.h"
 
 #define PROTOCOL_NAME "hq"
 #define UP_FILTER PROTO_TOPIC_ROOT "/stores/+/up/#"
@@ -214,6 +215,7 @@ void hq_server_destroy(hq_server *s) {
     lws_sul_cancel(&s->sul_tick);
     lws_context_destroy(s->ctx);
   }
+  hq_views_http_close(s); /* the views' read connection, before the core */
   hq_core_close(s->core);
   hq_tokens_free(&s->tokens);
   free(s);

@@ -270,7 +270,8 @@ typedef struct hq_view_conflicts {
 /* ---- running a view ------------------------------------------------------------ */
 /* Each fills *out (zeroed first) from one read snapshot.  HQ_ENOTFOUND for
  * an unknown query.store; on any failure *out holds nothing to free.  Free
- * a filled result with hq_view_free_*(); NULL and zeroed results are fine. */
+ * a filled result with hq_view_free_*() (hourly holds no memory); NULL and
+ * zeroed results are fine. */
 int hq_views_summary(hq_views *v, const hq_view_query *q, hq_view_summary *out, hq_err *err);
 int hq_views_hourly(hq_views *v, const hq_view_query *q, hq_view_hourly *out, hq_err *err);
 int hq_views_sla(hq_views *v, const hq_view_query *q, hq_view_sla *out, hq_err *err);

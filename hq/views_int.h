@@ -30,7 +30,7 @@
              "SELECT " HQ__SUM_COLS " FROM orders WHERE open=1 AND +dispatched_ms<?2 UNION ALL " \
              "SELECT " HQ__SUM_COLS " FROM orders WHERE conflict=1 AND open=0 AND +dispatched_ms<?2"\
              ") WHERE ?3='' OR store=?3 GROUP BY store,kind,status")                            \
-  /* hourly: ?1 bucket origin (yesterday's local midnight), ?3 store filter */                  \
+  /* hourly: ?1 bucket origin (yesterday's local midnight), ?2 store filter */                  \
   X(HOURLY_IN, "SELECT (dispatched_ms-?1)/3600000,COUNT(*) FROM orders "                        \
                "WHERE dispatched_ms>=?1 AND (?2='' OR store=?2) GROUP BY 1")                    \
   X(HOURLY_OUT, "SELECT (handoff_ms-?1)/3600000,COUNT(*),SUM(total) FROM orders "               \

@@ -59,7 +59,8 @@ static int metrics(node_server *s, struct lws *wsi, node_pss *pss) {
   s->counters.tablets_authenticated = 0;
   for (node_wsconn *c = s->conns; c; c = c->next) s->counters.tablets_authenticated += c->authed;
   proto_buf_init(&b);
-  if (node_metrics_render(&b, s->eng, &s->counters, STORENODE_VERSION, s->cfg->store_id) != NODE_OK) {
+  if (node_metrics_render(&b, s->eng, &s->counters, s->repl, STORENODE_VERSION, s->cfg->store_id) !=
+      NODE_OK) {
     proto_buf_close(&b);
     return respond_json_error(wsi, pss, 500, NODE_ENOMEM, NULL);
   }

@@ -3,7 +3,8 @@
  * Each metric is one row of a table (name, type, help, how to read it;
  * rt/prom.h writes the HELP/TYPE lines), so HELP/TYPE lines and values can
  * never drift apart.  Values come from node_engine_stats_get (orders,
- * outbox, commits, events), the server's own counters, and /proc/self/statm.
+ * outbox, commits, events), the server's own counters, node_repl_stats_get
+ * (replication with HQ) and /proc/self/statm.
  */
 #include "metrics.h"
 
@@ -13,6 +14,8 @@
 typedef struct src {
   const node_engine_stats *st;     /* NULL if the engine could not answer */
   const node_server_counters *c;
+  bool repl_on;                    /* replication configured (mqtt_host set) */
+  node_repl_stats rs;              /* all 0 when it is off */
   const char *version, *store_id;
 } src;
 
@@ -70,6 +73,25 @@ COUNTER_FN(ws_rate_limited, ws_rate_limited)
 COUNTER_FN(commits_failed, commits_failed)
 COUNTER_FN(http_requests, http_requests)
 
+/* Replication: always reported (0 when off), so a dashboard tells "off" from
+ * "down" by storenode_repl_enabled rather than by missing series. */
+#define REPL_FN(fn, expr)                                             \
+  static int fn(proto_buf *out, const char *name, const void *ctx) { \
+    SRC;                                                              \
+    return rt_prom_u64(out, name, (uint64_t)(expr));                  \
+  }
+REPL_FN(repl_enabled, s->repl_on)
+REPL_FN(repl_connected, s->rs.connected)
+REPL_FN(repl_hq_ready, s->rs.hq_ready)
+REPL_FN(repl_batches_sent, s->rs.batches_sent)
+REPL_FN(repl_events_sent, s->rs.events_sent)
+REPL_FN(repl_retransmits, s->rs.retransmits)
+REPL_FN(repl_batches_received, s->rs.batches_received)
+REPL_FN(repl_events_received, s->rs.events_received)
+REPL_FN(repl_batches_rejected, s->rs.batches_rejected)
+REPL_FN(repl_acks_received, s->rs.acks_received)
+REPL_FN(repl_mqtt_dropped, s->rs.mqtt_dropped)
+
 static int ws_closed(proto_buf *out, const char *name, const void *ctx) {
   SRC;
   int rc = rt_prom_labeled(out, name, "reason", "flood", s->c->ws_closed_flood);
@@ -110,16 +132,28 @@ static const rt_prom_metric metrics[] = {
     {"storenode_ws_closed_total", "counter", "Tablet sockets closed by the server, by reason.", ws_closed},
     {"storenode_commit_failures_total", "counter", "Group commits that failed (acks became errors).", commits_failed},
     {"storenode_http_requests_total", "counter", "Requests to /metrics, /healthz and /api/.", http_requests},
+    {"storenode_repl_enabled", "gauge", "1 if replication with HQ is configured (mqtt_host set).", repl_enabled},
+    {"storenode_repl_connected", "gauge", "1 while connected to the MQTT broker.", repl_connected},
+    {"storenode_repl_hq_ready", "gauge", "1 once HQ's hello arrived on this connection (sending allowed).", repl_hq_ready},
+    {"storenode_repl_batches_sent_total", "counter", "Event batches published to HQ, resends included.", repl_batches_sent},
+    {"storenode_repl_events_sent_total", "counter", "Events published to HQ, resends included.", repl_events_sent},
+    {"storenode_repl_retransmits_total", "counter", "Resends of unacknowledged batches after retransmit_s.", repl_retransmits},
+    {"storenode_repl_batches_received_total", "counter", "Event batches from HQ taken in.", repl_batches_received},
+    {"storenode_repl_events_received_total", "counter", "Events from HQ ingested (duplicates included).", repl_events_received},
+    {"storenode_repl_batches_rejected_total", "counter", "Batches from HQ refused (malformed, or another store's).", repl_batches_rejected},
+    {"storenode_repl_acks_received_total", "counter", "Acknowledgements from HQ (down/ack and down/hello).", repl_acks_received},
+    {"storenode_repl_mqtt_dropped_total", "counter", "Incoming MQTT messages dropped on a full queue (HQ resends them).", repl_mqtt_dropped},
     {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss},
     {"storenode_build_info", "gauge", "Build version of this storenode (always 1).", build_info},
 };
 
 int node_metrics_render(proto_buf *out, node_engine *e, const node_server_counters *c,
-                        const char *version, const char *store_id) {
+                        const node_repl *repl, const char *version, const char *store_id) {
   node_engine_stats st;
   node_err err;
-  src s = {NULL, c, version, store_id};
+  src s = {.c = c, .repl_on = repl != NULL, .version = version, .store_id = store_id};
   if (e && node_engine_stats_get(e, &st, &err) == NODE_OK) s.st = &st;
+  node_repl_stats_get(repl, &s.rs); /* zeroes when repl is NULL */
   return rt_prom_render(out, metrics, sizeof metrics / sizeof metrics[0], &s) == PROTO_OK ? NODE_OK
                                                                                            : NODE_ENOMEM;
 }

@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "proto/buf.h"
+#include "repl.h"
 
 /* Figures the server keeps itself (the engine keeps the rest). */
 typedef struct node_server_counters {
@@ -22,8 +23,10 @@ typedef struct node_server_counters {
 } node_server_counters;
 
 /* Append every metric to out.  Engine figures missing (engine error) are
- * skipped, never invented; NODE_ENOMEM if out could not grow. */
+ * skipped, never invented; replication figures come from repl (NULL when
+ * replication is off: storenode_repl_enabled 0 and the rest 0).
+ * NODE_ENOMEM if out could not grow. */
 int node_metrics_render(proto_buf *out, node_engine *e, const node_server_counters *c,
-                        const char *version, const char *store_id);
+                        const node_repl *repl, const char *version, const char *store_id);
 
 #endif

@@ -172,7 +172,7 @@ static int get_settings(const cJSON *root, proto_ev_settings *s, node_err *err) 
   for (int i = 0; i < PROTO_SET__COUNT; i++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, fi[i].key);
     char *dst = (char *)&s->v + fi[i].offset;
-    int64_t n;
+    int64_t n = 0; /* -O3: gcc cannot see that get_int sets it on NODE_OK */
     int rc = NODE_OK;
     if (!v) continue;
     switch (fi[i].type) {

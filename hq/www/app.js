@@ -150,7 +150,8 @@ function dialog(html, onSubmit) {
     const btn = form.querySelector('[type="submit"]');
     btn.disabled = true;
     try {
-      if (await onSubmit(new FormData(form), form)) close();
+      // onSubmit may have replaced this dialog with another (the token prompt).
+      if (await onSubmit(new FormData(form), form) && root.contains(form)) close();
     } finally {
       btn.disabled = false;
     }
@@ -179,8 +180,8 @@ function askResolve(orderId) {
       await resolveOrder(orderId, resolution, (data.get('note') || '').trim());
     } catch (err) {
       toast(t('resolve.failed', { msg: err.message }), 'error');
-      if (err instanceof AuthError) askToken();
-      return err instanceof AuthError;
+      if (err instanceof AuthError) askToken(true);
+      return false;
     }
     toast(t('resolve.done', { order: orderId, resolution: t(`resolve.${resolution}`) }), 'ok');
     poll.now();

@@ -32,7 +32,6 @@ export const TABLE = {
   'kpi.sales': ['今日销售额', 'Sales today'],
   'kpi.sales_sub': ['已交付 {n} 单', 'Handed off: {n}'],
   'kpi.orders': ['今日订单', 'Orders today'],
-  'kpi.orders_sub': ['自提 {pickup} · 外卖 {delivery} · 快递 {express}', 'Pickup {pickup} · delivery {delivery} · express {express}'],
   'kpi.open': ['进行中', 'Open now'],
   'kpi.open_sub': ['待接单 {n}', 'Not yet accepted: {n}'],
   'kpi.ended': ['取消 / 拒单', 'Cancelled / rejected'],

@@ -49,6 +49,12 @@ function kpi(key, text, value, sub, tone = '') {
   </div>`;
 }
 
+// "自提 186 · 外卖 83": the kinds that had orders today.
+function kinds(byKind) {
+  const parts = Object.entries(byKind).filter(([, n]) => n > 0).map(([k, n]) => `${t(`kind.${k}`)} ${int(n)}`);
+  return parts.length ? parts.join(' · ') : t('common.none');
+}
+
 export function kpis(v) {
   const c = v.summary.chain;
   const f = v.fleet;
@@ -56,7 +62,7 @@ export function kpis(v) {
   const lagging = f.by_state.lagging + f.by_state.stale;
   return [
     kpi('sales', money(c.sales), c.sales, t('kpi.sales_sub', { n: int(c.handed_off) }), 'brand'),
-    kpi('orders', int(c.orders), c.orders, t('kpi.orders_sub', c.by_kind)),
+    kpi('orders', int(c.orders), c.orders, kinds(c.by_kind)),
     kpi('open', int(c.open), c.open, t('kpi.open_sub', { n: c.by_status.dispatched })),
     kpi('ended', `${int(c.cancelled)} / ${int(c.rejected)}`, `${c.cancelled}/${c.rejected}`,
       t('kpi.ended_sub', { p: pct(c.cancelled + c.rejected, c.orders) })),

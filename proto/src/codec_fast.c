@@ -25,6 +25,8 @@
  *
  * Nothing here allocates or formats a string.  "body" before "type" (legal,
  * but not what our encoder writes) is read after the envelope.
+ * proto__event_read_fast reads an event embedded in a larger text from the
+ * caller's reader: batches (repl.c) walk their "events" array with it.
  */
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* json_reader.c - a strict, allocation-free pull reader for JSON, for the
- * event decoder's fast path (codec_fast.c).
+ * decoders' fast paths: events (codec_fast.c) and batches of them (repl.c).
  *
  * Why not cJSON here.  Decoding an event with cJSON 1.7.15 costs a malloc
  * and a free per node and per string, and strtod per number: measured on

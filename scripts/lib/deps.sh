@@ -4,6 +4,13 @@
 # call.  Sourced after common.sh, never run.  Why each package is needed:
 # docs/dependencies.md (keep the two in step).
 #
+# Groups: RETAIL_DEPS_BUILD and RETAIL_DEPS_BROWSER are always wanted (the
+# browser group unless RETAIL_SKIP_BROWSER=1); RETAIL_DEPS_ARM64 (the cross
+# compiler and qemu) only when a caller names the group: `retail_deps_all
+# arm64` (scripts/test, firmware/build-arm64.sh).  RETAIL_DEPS_ARM64_SYSROOT
+# is not installed on the host at all: firmware/sysroot.sh unpacks those arm64
+# packages (and their library dependencies) into the cross build's sysroot.
+#
 # Environment (optional):
 #   RETAIL_SKIP_BROWSER=1   leave out nodejs, npm, chromium and the npm step
 #   RETAIL_SKIP_INSTALL=1   check nothing, install nothing (offline hacking)
@@ -23,13 +30,28 @@ RETAIL_DEPS_BUILD=(
   libwebsockets-dev libmbedtls-dev libcjson-dev libcmocka-dev
 )
 RETAIL_DEPS_BROWSER=(nodejs npm chromium fonts-noto-cjk)
+# The arm64 cross build and its emulated tests (group "arm64").
+RETAIL_DEPS_ARM64=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user dpkg-dev)
+# Debian's arm64 packages in the sysroot (firmware/sysroot.sh): the -dev
+# packages of RETAIL_DEPS_BUILD for the box; apt adds their dependencies.
+RETAIL_DEPS_ARM64_SYSROOT=(
+  libc6-dev libsqlite3-dev libmosquitto-dev
+  libwebsockets-dev libmbedtls-dev libcjson-dev libcmocka-dev
+)
 
-# Packages wanted now, one per line.
+# Packages wanted now, one per line; arguments name optional groups (arm64).
 retail_deps_wanted() {
   printf '%s\n' "${RETAIL_DEPS_BUILD[@]}"
   if [[ "${RETAIL_SKIP_BROWSER:-0}" != 1 ]]; then
     printf '%s\n' "${RETAIL_DEPS_BROWSER[@]}"
   fi
+  local group
+  for group in "$@"; do
+    case "$group" in
+      arm64) printf '%s\n' "${RETAIL_DEPS_ARM64[@]}" ;;
+      *) retail_die "retail_deps_wanted: unknown package group '$group'" ;;
+    esac
+  done
 }
 
 # Names that installed packages satisfy: the packages themselves plus what
@@ -43,11 +65,12 @@ retail__deps_satisfied() {
     }'
 }
 
-# Wanted packages that nothing installed satisfies, one per line.
+# Wanted packages (groups as for retail_deps_wanted) that nothing installed
+# satisfies, one per line.
 retail_deps_missing() {
   local have
   have="$(retail__deps_satisfied)"
-  retail_deps_wanted | grep -Fxv -f <(printf '%s\n' "$have") || true
+  retail_deps_wanted "$@" | grep -Fxv -f <(printf '%s\n' "$have") || true
 }
 
 # How to run apt-get as root: sets the array RETAIL__AS_ROOT (empty as root).
@@ -62,14 +85,14 @@ retail__as_root() {
   fi
 }
 
-# Install whatever is missing; silent when nothing is.  apt-get update runs at
-# most once per shell (RETAIL__APT_UPDATED).
+# Install whatever is missing (groups as for retail_deps_wanted); silent when
+# nothing is.  apt-get update runs at most once per shell (RETAIL__APT_UPDATED).
 retail_deps_install() {
   [[ "${RETAIL_SKIP_INSTALL:-0}" == 1 ]] && return 0
   command -v dpkg-query >/dev/null 2>&1 ||
     retail_die "dpkg-query not found: scripts/ install packages on Debian (bookworm) only; set RETAIL_SKIP_INSTALL=1 if you installed them yourself"
   local -a missing
-  mapfile -t missing < <(retail_deps_missing)
+  mapfile -t missing < <(retail_deps_missing "$@")
   ((${#missing[@]} == 0)) && return 0
 
   retail__as_root "${missing[@]}"
@@ -90,7 +113,7 @@ retail_deps_install() {
     retail_die "apt-get install failed: ${missing[*]}"
   fi
   rm -f "$log"
-  mapfile -t missing < <(retail_deps_missing)
+  mapfile -t missing < <(retail_deps_missing "$@")
   ((${#missing[@]} == 0)) || retail_die "still missing after apt-get install: ${missing[*]}"
 }
 
@@ -120,8 +143,9 @@ retail_npm_install() {
   ((rc == 0)) || retail_die "${cmd[*]} failed in $dir"
 }
 
-# Everything a script needs before building.
+# Everything a script needs before building; arguments name optional
+# package groups (arm64).
 retail_deps_all() {
-  retail_deps_install
+  retail_deps_install "$@"
   retail_npm_install
 }

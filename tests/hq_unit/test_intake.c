@@ -265,6 +265,13 @@ static void test_idempotent_retry(void **state) {
   T_RC(t, HQ_EIDEMPOTENT, create(t, &r, &status));
   assert_string_equal(t->err.field, "idempotency_key");
   assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events WHERE type='order.dispatched'"), 1);
+  /* Another client (another API token) may use the same key: its own order. */
+  delivery(&r, "retry-me", "latte", 1);
+  snprintf(r.client, sizeof r.client, "other-mall");
+  T_OK(t, create(t, &r, &status));
+  assert_int_equal(status, 201);
+  assert_string_not_equal(t->body.data, first);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events WHERE type='order.dispatched'"), 2);
   /* A 409 is an answer too: its retry gets the same 409 even once stock arrived. */
   delivery(&r, "retry-409", "cake", 30);
   T_OK(t, create(t, &r, &status));

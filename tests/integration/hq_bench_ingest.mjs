@@ -59,6 +59,7 @@ async function run(max) {
   const commitSum = metric(m, /^hq_commit_seconds_sum ([\d.]+)/m);
   console.log(`ingest_max_msgs=${max}: ${total} events in ${secs.toFixed(2)} s = ${Math.round(total / secs)} events/s; ` +
     `${commits} commits, ${(msgs / Math.max(commits, 1)).toFixed(1)} messages/commit, mean commit ${(1000 * commitSum / Math.max(commits, 1)).toFixed(2)} ms`);
+  await hq.stop('SIGTERM');
   await hq.cleanup();
   await broker.cleanup();
 }

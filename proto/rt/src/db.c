@@ -247,7 +247,10 @@ int rt_db_open(rt_db *db, const rt_db_schema *schema, const char *path, int busy
     snprintf(err, cap, "%s: out of memory", path);
     return SQLITE_NOMEM;
   }
-  int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  /* NOMUTEX: a connection is only ever used by its one loop thread, so
+   * SQLite's per-call mutexes are pure cost (~15% of HQ's ingest). */
+  int rc = sqlite3_open_v2(path, &db->h,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) fail(db, rc, path, err, cap);
   if (rc == SQLITE_OK) sqlite3_extended_result_codes(db->h, 1);
   if (rc == SQLITE_OK) rc = verify(db, path, err, cap);

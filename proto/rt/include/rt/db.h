@@ -8,6 +8,7 @@
  * so the program maps codes to its own error enum in one place; the text is
  * sqlite3_errmsg(db->h), or `err` where a function takes one.
  *
+ * Threads: a connection belongs to one thread (SQLITE_OPEN_NOMUTEX).
  * Durability: journal_mode=WAL with synchronous=FULL (a COMMIT that returned
  * is on the disk), foreign_keys=ON, busy_timeout for an operator's shell.
  * Schema versions: PRAGMA user_version = number of migrations applied; each

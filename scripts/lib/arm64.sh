@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# scripts/lib/arm64.sh - the arm64 cross build of the box's software and its
+# unit tests under qemu-aarch64, shared by scripts/test (its third pass) and
+# firmware/build-arm64.sh.  Sourced after common.sh and deps.sh, never run.
+# How and why: docs/firmware.md, "Cross build for arm64".
+#
+# Environment (optional):
+#   RETAIL_ARM64_BUILD_DIR=build-arm64     the build folder
+#   RETAIL_ARM64_SYSROOT=<build>/sysroot   the sysroot firmware/sysroot.sh makes
+
+# What runs on the box: each target is built, checked to exist, stripped into
+# <build>/stripped/ and its size reported.  Later issues add theirs here (the
+# provisioning agent, the update agent).
+RETAIL_ARM64_BINARIES=(storenode)
+
+# ctest name prefixes of the unit tests that run under qemu-aarch64: proto
+# (codec, merge, replication messages, clock), its MQTT runtime, the storenode
+# engine and the convergence simulator.  Not the integration and browser
+# tests (Node.js and chromium drive a storenode binary the host cannot exec),
+# nor hq (it runs at HQ, on amd64).  Later issues add their unit tests here.
+RETAIL_ARM64_TESTS=(proto_ rt_ node_unit_ sim_converge)
+
+RETAIL_ARM64_TOOLCHAIN="$RETAIL_ROOT/firmware/cmake/aarch64-linux-gnu.cmake"
+RETAIL_ARM64_DIR="${RETAIL_ARM64_BUILD_DIR:-$RETAIL_ROOT/build-arm64}"
+RETAIL_ARM64_SYSROOT="${RETAIL_ARM64_SYSROOT:-$RETAIL_ARM64_DIR/sysroot}"
+
+# retail_arm64_build: make (or reuse) the sysroot, then configure and build
+# everything but hq in RETAIL_ARM64_DIR, Release.  Building all targets (not
+# only those above) also keeps the benchmarks compiling for arm64.
+retail_arm64_build() {
+  "$RETAIL_ROOT/firmware/sysroot.sh" "$RETAIL_ARM64_SYSROOT" || return
+  retail_build "$RETAIL_ARM64_DIR" Release \
+    -DCMAKE_TOOLCHAIN_FILE="$RETAIL_ARM64_TOOLCHAIN" \
+    -DRETAIL_ARM64_SYSROOT="$RETAIL_ARM64_SYSROOT" \
+    -DRETAIL_BUILD_HQ=OFF -DRETAIL_SANITIZE=OFF || return
+  retail_arm64_strip
+}
+
+# Where the build put target NAME's executable, or nothing: found by file
+# name (the project sets no OUTPUT_NAME) among the aarch64 ELF files (ELF
+# e_machine 183), so a host build folder nested in this one cannot match.
+retail__arm64_binary() {
+  local f
+  while IFS= read -r -d '' f; do
+    if [[ "$(od -An -tu2 -j18 -N2 "$f" | tr -d ' ')" == 183 ]]; then
+      printf '%s\n' "$f"
+      return 0
+    fi
+  done < <(find "$RETAIL_ARM64_DIR" \( -path "$RETAIL_ARM64_SYSROOT" -o -path "$RETAIL_ARM64_SYSROOT.apt" \
+    -o -path "$RETAIL_ARM64_DIR/stripped" -o -name CMakeFiles \) -prune \
+    -o -type f -name "$1" -perm -u+x -print0)
+}
+
+# retail_arm64_strip: copy each of RETAIL_ARM64_BINARIES, stripped, into
+# <build>/stripped/ and print their sizes; fails when one is missing.
+retail_arm64_strip() {
+  local out="$RETAIL_ARM64_DIR/stripped" name bin
+  mkdir -p "$out"
+  for name in "${RETAIL_ARM64_BINARIES[@]}"; do
+    bin="$(retail__arm64_binary "$name")"
+    if [[ -z "$bin" ]]; then
+      retail_warn "arm64: the build made no executable '$name' (RETAIL_ARM64_BINARIES)"
+      return 1
+    fi
+    aarch64-linux-gnu-strip -o "$out/$name" "$bin" || return
+    retail_log "arm64 $name: $(stat -c %s "$out/$name") bytes stripped ($(stat -c %s "$bin") unstripped), ${out#"$RETAIL_ROOT"/}/$name"
+  done
+}
+
+# The tests of a configured build DIR that ctest would run with ARGS, one
+# name per line.
+retail__arm64_names() {
+  local dir="$1"
+  shift
+  (cd "$dir" && ctest -N "$@") | sed -n 's/^ *Test *#[0-9]*: //p'
+}
+
+# retail_arm64_tests [CTEST_ARGS...]: an anchored ctest -R regex naming the
+# tests to run under emulation: those of RETAIL_ARM64_TESTS that CTEST_ARGS
+# (a user's -R/-E/-L filter) also select.  Prints nothing when none is.
+retail_arm64_tests() {
+  local prefixes names
+  prefixes="$(IFS='|' && printf '%s' "${RETAIL_ARM64_TESTS[*]}")"
+  names="$(retail__arm64_names "$RETAIL_ARM64_DIR" -R "^($prefixes)")"
+  if (($#)); then
+    names="$(grep -Fx -f <(retail__arm64_names "$RETAIL_ARM64_DIR" "$@") <<<"$names" || true)"
+  fi
+  [[ -n "$names" ]] || return 0
+  printf '^(%s)$\n' "$(paste -sd'|' <<<"$names")"
+}
