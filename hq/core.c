@@ -467,6 +467,7 @@ int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err) {
     return rc;
   }
   c->last_prune_ms = 0;
+  c->mqtt_down = true; /* until the first connect: silence means nothing yet */
   *out = c;
   return HQ_OK;
 }

@@ -75,6 +75,10 @@ int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq
 /* The MQTT session (re)connected: resend every store's unacknowledged HQ
  * events and send each known store a down/hello. */
 void hq_core_connected(hq_core *c);
+/* The MQTT session is down: silence from the stores now says nothing about
+ * them, so none is marked offline until HQ is connected again (and has
+ * heard from them for offline_after_ms). */
+void hq_core_disconnected(hq_core *c);
 /* Timers: retransmit unacked HQ events, mark silent stores offline, prune
  * old idempotency keys.  Runs its own transaction if it writes. */
 void hq_core_tick(hq_core *c);

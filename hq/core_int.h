@@ -61,6 +61,8 @@ struct hq_core {
   size_t n_touched, cap_touched;
   proto_buf json, pack, out;       /* scratch: event JSON, state BLOB, messages */
   uint64_t last_prune_ms;
+  bool mqtt_down;                  /* hq_core_disconnected: no offline marking */
+  uint64_t connected_ms;           /* when the MQTT session last came up */
   hq_core_stats stats;
 };
 

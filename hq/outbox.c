@@ -136,7 +136,11 @@ void hq__send(hq_core *c, hq__store *s, const proto_vv *have) {
 
 /* ---- reconnect and timers --------------------------------------------------------- */
 
+void hq_core_disconnected(hq_core *c) { c->mqtt_down = true; }
+
 void hq_core_connected(hq_core *c) {
+  c->mqtt_down = false;
+  c->connected_ms = hq__now(c);
   for (size_t i = 0; i < c->n_stores; i++) {
     hq_err err;
     hq__store *s = hq__store_get(c, c->stores[i]->id, false, &err);
@@ -148,13 +152,15 @@ void hq_core_connected(hq_core *c) {
 }
 
 /* Stores silent for offline_after_ms are offline (their last will may have
- * been lost with a broker restart). */
+ * been lost with a broker restart).  Silence only counts while HQ itself is
+ * connected, and from when it (re)connected. */
 static void mark_offline(hq_core *c, uint64_t now) {
   hq_err err;
   hq_err_clear(&err);
-  for (size_t i = 0; i < c->n_stores; i++) {
+  for (size_t i = 0; i < c->n_stores && !c->mqtt_down; i++) {
     hq__store *s = c->stores[i];
-    if (!s->online || now < s->last_seen_ms + c->o.offline_after_ms) continue;
+    uint64_t heard = s->last_seen_ms > c->connected_ms ? s->last_seen_ms : c->connected_ms;
+    if (!s->online || now < heard + c->o.offline_after_ms) continue;
     if (!c->in_txn && hq_core_begin(c, &err) != HQ_OK) break;
     s->online = false;
     if (rt_db_run(&c->db, HQ_Q_STORE_SEEN, "tiii", s->id, (int64_t)s->last_seen_ms, (int64_t)0,

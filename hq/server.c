@@ -62,6 +62,7 @@ static void on_mqtt(void *ctx, const rt_mqtt_event *ev) {
       s->counters.mqtt_connected = false;
       s->counters.mqtt_disconnects++;
       rt_logf(s->log, RT_LOG_WARN, "mqtt disconnected", "rc=%d", ev->rc);
+      hq_core_disconnected(s->core);
       break;
     case RT_MQTT_MESSAGE: on_message(s, ev); break;
   }

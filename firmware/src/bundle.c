@@ -60,17 +60,17 @@ static int collect(const char *root, const char *rel, tree *t, fw_err *err) {
   DIR *d;
   struct dirent *de;
   int rc = FW_OK;
-  snprintf(dir, sizeof dir, "%s%s%s", root, *rel ? "/" : "", rel);
+  if (!fw__join(dir, sizeof dir, *rel ? root : "", *rel ? rel : root))
+    return fw_err_set(err, FW_EINVAL, "%s: path too long", root);
   if (!(d = opendir(dir))) return fw_err_set(err, FW_EIO, "%s: %s", dir, strerror(errno));
   while (rc == FW_OK && (de = readdir(d)) != NULL) {
     struct stat st;
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-    if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name) >= FW_PATH_MAX ||
-        !fw__path_safe(sub)) {
+    if (!fw__join(sub, FW_PATH_MAX, rel, de->d_name) || !fw__path_safe(sub) ||
+        !fw__join(child, sizeof child, root, sub)) {
       rc = fw_err_set(err, FW_EINVAL, "%s/%s: name not allowed in a payload", dir, de->d_name);
       break;
     }
-    snprintf(child, sizeof child, "%s/%s", root, sub);
     if (lstat(child, &st) != 0) rc = fw_err_set(err, FW_EIO, "%s: %s", child, strerror(errno));
     else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
       rc = fw_err_set(err, FW_EINVAL, "%s: only regular files and directories may be packed", child);

@@ -10,6 +10,7 @@
 #include "fw/bundle.h"
 #include "fw/error.h"
 #include "proto/buf.h"
+#include "proto/error.h"
 
 /* 64 lowercase hex digits + NUL. */
 void fw__hex(const unsigned char *in, size_t n, char *out);
@@ -19,6 +20,9 @@ bool fw__unhex(const char *hex, unsigned char *out, size_t n);
  * (NUL-terminated, *len without the NUL). */
 int fw__b64_encode(const unsigned char *in, size_t n, proto_buf *out);
 int fw__b64_decode(const char *in, size_t n, unsigned char **out, size_t *len);
+
+/* dst = "a/b" ("b" when a is ""); false if it does not fit in cap. */
+bool fw__join(char *dst, size_t cap, const char *a, const char *b);
 
 /* Is p a safe relative payload path: 1..FW_PATH_MAX-1 bytes of
  * [A-Za-z0-9._+@-] and '/', no empty, "." or ".." component, no leading or

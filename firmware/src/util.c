@@ -1,6 +1,7 @@
 /* util.c - small helpers of the firmware library: hex, base64, path
  * checks, full reads and writes. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,6 +66,11 @@ int fw__b64_decode(const char *in, size_t n, unsigned char **out, size_t *len) {
   buf[*len] = '\0';
   *out = buf;
   return FW_OK;
+}
+
+bool fw__join(char *dst, size_t cap, const char *a, const char *b) {
+  int n = snprintf(dst, cap, "%s%s%s", a, *a ? "/" : "", b);
+  return n >= 0 && (size_t)n < cap;
 }
 
 static bool path_char(char c) {

@@ -293,6 +293,7 @@ static void test_fleet_messages(void **state) {
   proto_buf b;
   proto_err e = {0};
   proto_buf_init(&b);
+  hq_core_connected(t->c);
   memset(&hb, 0, sizeof hb);
   snprintf(hb.store, sizeof hb.store, "%s", S);
   snprintf(hb.version, sizeof hb.version, "0.1.0");
@@ -311,8 +312,18 @@ static void test_fleet_messages(void **state) {
   assert_int_equal(t_sql_i64(t, "SELECT online FROM stores WHERE id='s-1'"), 0);
   T_OK(t, t_ingest(t, S, "status", "{\"status\":\"online\"}", 19));
   assert_int_equal(t_sql_i64(t, "SELECT online FROM stores WHERE id='s-1'"), 1);
-  /* Silent for offline_after_ms: offline. */
+  /* Silence while HQ itself is cut off from the broker says nothing. */
+  hq_core_disconnected(t->c);
   t->now += 91000;
+  hq_core_tick(t->c);
+  assert_int_equal(t_sql_i64(t, "SELECT online FROM stores WHERE id='s-1'"), 1);
+  /* Back: the store gets offline_after_ms from the reconnect to be heard. */
+  hq_core_connected(t->c);
+  t->now += 89000;
+  hq_core_tick(t->c);
+  assert_int_equal(t_sql_i64(t, "SELECT online FROM stores WHERE id='s-1'"), 1);
+  /* Silent for offline_after_ms: offline. */
+  t->now += 2000;
   hq_core_tick(t->c);
   assert_int_equal(t_sql_i64(t, "SELECT online FROM stores WHERE id='s-1'"), 0);
   proto_buf_close(&b);

@@ -37,7 +37,18 @@ function metric(text, re) {
 
 async function run(max) {
   const broker = await new Broker().start();
-  const hq = await new HqProcess({ brokerPort: broker.port, config: { ingest_max_msgs: max, mqtt_max_queue: 1000000 } }).start();
+  const hq = new HqProcess({ brokerPort: broker.port, config: { ingest_max_msgs: max, mqtt_max_queue: 1000000 } });
+  try {
+    await hq.start();
+    await measure(hq, broker, max);
+    await hq.stop('SIGTERM');
+  } finally {
+    await hq.cleanup();
+    await broker.cleanup();
+  }
+}
+
+async function measure(hq, broker, max) {
   await waitUntil(async () => (await hq.api('GET', '/healthz')).mqtt_connected, 'hq connected');
   const payloads = Array.from({ length: stores }, (_, i) => lines(`bench-${i}`));
   const total = stores * batches * events;
@@ -59,9 +70,6 @@ async function run(max) {
   const commitSum = metric(m, /^hq_commit_seconds_sum ([\d.]+)/m);
   console.log(`ingest_max_msgs=${max}: ${total} events in ${secs.toFixed(2)} s = ${Math.round(total / secs)} events/s; ` +
     `${commits} commits, ${(msgs / Math.max(commits, 1)).toFixed(1)} messages/commit, mean commit ${(1000 * commitSum / Math.max(commits, 1)).toFixed(2)} ms`);
-  await hq.stop('SIGTERM');
-  await hq.cleanup();
-  await broker.cleanup();
 }
 
 for (const max of maxMsgs) await run(max);

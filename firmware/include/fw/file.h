@@ -9,6 +9,7 @@
 
 #include "fw/error.h"
 #include "proto/buf.h"
+#include "proto/error.h"
 
 /* Append the whole file to out (out keeps what it had on failure).  FW_EIO
  * naming the path and errno; FW_EINVAL if it is larger than max bytes. */
