@@ -17,9 +17,10 @@
 #      under qemu-aarch64 (narrowed further by CTEST_ARGS, if given).
 # scripts/test does the same as its third pass.
 #
-# Environment (optional): RETAIL_ARM64_BUILD_DIR, RETAIL_ARM64_SYSROOT
-# (scripts/lib/arm64.sh), RETAIL_JOBS, RETAIL_CMAKE_ARGS, RETAIL_VERBOSE
-# (scripts/lib/common.sh), RETAIL_SKIP_INSTALL (scripts/lib/deps.sh).
+# Environment (optional): RETAIL_ARM64_BUILD_DIR, RETAIL_ARM64_SYSROOT,
+# RETAIL_ARM64_SIM_EVENTS (scripts/lib/arm64.sh); RETAIL_JOBS,
+# RETAIL_CMAKE_ARGS, RETAIL_VERBOSE (scripts/lib/common.sh);
+# RETAIL_SKIP_INSTALL (scripts/lib/deps.sh).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -50,4 +51,4 @@ regex="$(retail_arm64_tests "$@")"
 [[ -n "$regex" ]] || retail_die "no arm64 unit test matches: $*"
 retail_log "ctest under qemu-aarch64 in ${RETAIL_ARM64_DIR#"$RETAIL_ROOT"/}"
 cd "$RETAIL_ARM64_DIR"
-exec ctest --output-on-failure -j "$RETAIL_JOBS" "$@" -R "$regex"
+exec env "${RETAIL_ARM64_TEST_ENV[@]}" ctest --output-on-failure -j "$RETAIL_JOBS" "$@" -R "$regex"

@@ -280,12 +280,16 @@ static int start_lws(node_server *s, node_err *err) {
   info.server_string = "storenode";
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
                  (strchr(addr, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6);
+  /* Explicit vhost: lws 4.1.6 leaks a registration when lws_create_context
+   * itself fails to bind; a failed lws_create_vhost leaves a context that
+   * the destroy path frees cleanly. */
+  info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
   s->ctx = lws_create_context(&info);
-  if (!s->ctx)
-    return node_err_set(err, NODE_EIO, "cannot listen on %s:%lld", addr,
-                        (long long)s->cfg->http_port);
-  s->vh = lws_get_vhost_by_name(s->ctx, "storenode");
-  s->port = s->vh ? lws_get_vhost_listen_port(s->vh) : (int)s->cfg->http_port;
+  if (!s->ctx) return node_err_set(err, NODE_EIO, "cannot create the libwebsockets context");
+  s->vh = lws_create_vhost(s->ctx, &info);
+  if (!s->vh)
+    return node_err_set(err, NODE_EIO, "cannot listen on %s:%lld", addr, (long long)s->cfg->http_port);
+  s->port = lws_get_vhost_listen_port(s->vh);
   return NODE_OK;
 }
 
