@@ -10,7 +10,7 @@
 #   2. firmware/sysroot.sh: Debian's arm64 packages unpacked into
 #      build-arm64/sysroot (cached; quiet when up to date);
 #   3. configures build-arm64/ with firmware/cmake/aarch64-linux-gnu.cmake
-#      (Release, no hq) and builds every target;
+#      (Release at -O2, no hq) and builds every target;
 #   4. strips the box's executables (RETAIL_ARM64_BINARIES in
 #      scripts/lib/arm64.sh) into build-arm64/stripped/ and prints their sizes;
 #   5. unless --no-test: ctest runs the unit tests of RETAIL_ARM64_TESTS

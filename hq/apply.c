@@ -14,8 +14,9 @@
  * equals the box's once both hold the same set of events.
  *
  * State BLOBs are packed proto structs (rt_db_pack); meta 'layout' records
- * hq__state_layout() and a binary that finds another value replays the log
- * (hq__rebuild): the state is a pure function of the set of events.
+ * hq__state_layout() (rt_db_state_layout) and a binary that finds another
+ * value replays the log (hq__rebuild): the state is a pure function of the
+ * set of events.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +27,7 @@
 /* Bump when a proto struct or a derived column changes meaning. */
 #define HQ_LAYOUT_MANUAL 1
 
-int64_t hq__state_layout(void) {
-  const uint64_t parts[] = {HQ_LAYOUT_MANUAL, sizeof(proto_order),    sizeof(proto_stock),
-                            sizeof(proto_sku), sizeof(proto_settings), PROTO_MS__COUNT,
-                            PROTO_SET__COUNT,  PROTO_ITEMS_MAX,        PROTO_SEEN_MAX};
-  uint64_t h = UINT64_C(0xcbf29ce484222325);
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-    h ^= parts[i];
-    h *= UINT64_C(0x100000001b3);
-  }
-  return (int64_t)(h >> 1);
-}
+int64_t hq__state_layout(void) { return rt_db_state_layout(HQ_LAYOUT_MANUAL); }
 
 /* ---- loading ---------------------------------------------------------------------- */
 
@@ -151,13 +142,7 @@ static int apply_order(hq_core *c, const proto_event *ev, hq_err *err) {
 static int recount(hq_core *c, const char *store, proto_stock *s, hq_err *err) {
   sqlite3_stmt *st = NULL;
   int rc = rt_db_bind(&c->db, HQ_Q_DELTAS_OF, &st, "tt", store, s->sku);
-  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *origin = (const char *)sqlite3_column_text(st, 0);
-    proto_stock_add_delta(s, origin ? origin : "", (uint64_t)sqlite3_column_int64(st, 1),
-                          sqlite3_column_int64(st, 2));
-    rc = SQLITE_OK;
-  }
-  rc = rt_db_end(st, rc);
+  rc = rc == SQLITE_OK ? rt_db_recount(st, s) : rt_db_end(st, rc);
   return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "recount", err);
 }
 

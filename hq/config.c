@@ -54,6 +54,9 @@ static const rt_cfg_key keys[] = {
     RT_CFG_ROW_INT(T, idempotency_keep_s, 3600, 31536000, "604800",
                    "how long an order's idempotency key is remembered (s)"),
     RT_CFG_ROW_LEVEL(T, log_level, "info", "debug, info, warn or error"),
+    RT_CFG_ROW_BOOL(T, debug_endpoints, "false",
+                    "serve GET /api/v1/debug/statehash?store=<id> (tests only, never in "
+                    "production)"),
 };
 #undef T
 

@@ -44,6 +44,7 @@ typedef struct hq_config {
   bool route_online_only;
   int64_t idempotency_keep_s;
   rt_log_level log_level;
+  bool debug_endpoints;
 } hq_config;
 
 void hq_config_defaults(hq_config *c);

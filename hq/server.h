@@ -109,6 +109,7 @@ typedef struct hq_route_table {
 } hq_route_table;
 
 extern const hq_route_table hq_api_routes; /* api.c */
+extern const hq_route_table hq_debug_routes; /* debug.c: only with debug_endpoints */
 
 /* A query argument (?name=value) of the request into buf; false if absent. */
 bool hq_req_arg(const hq_req *r, const char *name, char *buf, size_t cap);

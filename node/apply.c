@@ -20,10 +20,10 @@
  *
  * State BLOBs: `state` holds the proto struct (proto_order, proto_stock,
  * proto_sku, proto_settings) byte for byte with runs of zero bytes packed
- * (node__pack: a 7 KB proto_order with two lines stores as ~0.5 KB; the SD
+ * (rt_db_pack: a 7 KB proto_order with two lines stores as ~0.5 KB; the SD
  * card writes less).  The file never leaves the box, so the host's layout
- * is fine; meta 'layout' records node__state_layout()
- * (struct sizes + a manual version) and when a new binary finds another
+ * is fine; meta 'layout' records node__state_layout() (rt_db_state_layout:
+ * struct sizes + a manual version) and when a new binary finds another
  * value it drops every derived row and replays the log (node__rebuild),
  * because the state is a pure function of the set of events.  The columns
  * next to the BLOB are derived from it on every save, for SQL (board,
@@ -49,17 +49,7 @@
 /* Bump when a proto struct changes meaning without changing size. */
 #define NODE_LAYOUT_MANUAL 3
 
-int64_t node__state_layout(void) {
-  const uint64_t parts[] = {NODE_LAYOUT_MANUAL,     sizeof(proto_order),   sizeof(proto_stock),
-                            sizeof(proto_sku),      sizeof(proto_settings), PROTO_MS__COUNT,
-                            PROTO_SET__COUNT,       PROTO_ITEMS_MAX,       PROTO_SEEN_MAX};
-  uint64_t h = UINT64_C(0xcbf29ce484222325);
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-    h ^= parts[i];
-    h *= UINT64_C(0x100000001b3);
-  }
-  return (int64_t)(h >> 1);
-}
+int64_t node__state_layout(void) { return rt_db_state_layout(NODE_LAYOUT_MANUAL); }
 
 /* ---- loading state ---------------------------------------------------------------- */
 
@@ -153,7 +143,7 @@ static uint64_t ended_ms(const proto_order *o) {
 }
 
 int node__pack_state(node_engine *e, const void *p, size_t n, node_err *err) {
-  return node__pack(p, n, &e->pack) == PROTO_OK
+  return rt_db_pack(p, n, &e->pack) == PROTO_OK
              ? NODE_OK
              : node_err_set(err, NODE_ENOMEM, "state: out of memory");
 }
@@ -206,13 +196,8 @@ static int recount(node_engine *e, proto_stock *s, node_err *err) {
   sqlite3_stmt *st = NULL;
   int rc = node__db_bind(&e->db, NODE_Q_DELTAS_OF, &st, err, "t", s->sku);
   if (rc != NODE_OK) return rc;
-  int src;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *origin = (const char *)sqlite3_column_text(st, 0);
-    proto_stock_add_delta(s, origin ? origin : "", (uint64_t)sqlite3_column_int64(st, 1),
-                          sqlite3_column_int64(st, 2));
-  }
-  return node__db_end(&e->db, st, src, "recount", err);
+  int src = rt_db_recount(st, s);
+  return src == SQLITE_OK ? NODE_OK : node__db_err(&e->db, src, "recount", err);
 }
 
 static int apply_stock(node_engine *e, const proto_event *ev, node_err *err) {

@@ -1,5 +1,5 @@
-/* db.c - open, verify and migrate the store's SQLite database; statement
- * cache and binding helpers.
+/* db.c - the store's SQLite database: schema, statements, and the
+ * node_err forms of rt/db.h's conventions.
  *
  * Durability: journal_mode=WAL with synchronous=FULL, so a COMMIT that
  * returned is on the disk (one fsync of the WAL per commit; the engine groups
@@ -16,15 +16,14 @@
  * Verification: PRAGMA quick_check runs on every start before anything is
  * written; a damaged file is refused with NODE_ECORRUPT and a message saying
  * what to do, never "repaired" silently.
+ *
+ * All of that is rt_db_open's (rt/db.h); what is the node's own here: the
+ * tables, the page cache set before quick_check, and the mapping of SQLite
+ * codes to node codes.
  */
 #include "db.h"
 
-#include "proto/error.h"
-
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 static const char *const sql_text[NODE_Q__COUNT] = {
 #define NODE__Q_SQL(id, sql) [NODE_Q_##id] = sql,
@@ -94,102 +93,56 @@ static const rc_row rc_map[] = {
     {SQLITE_PERM, NODE_EIO},
 };
 
+static int node_code(int rc) {
+  for (size_t i = 0; i < sizeof rc_map / sizeof rc_map[0]; i++)
+    if (rc_map[i].sqlite_rc == rc || rc_map[i].sqlite_rc == (rc & 0xff)) return rc_map[i].node_rc;
+  return NODE_EDB;
+}
+
 int node__db_err(const node_db *db, int rc, const char *what, node_err *err) {
-  int code = NODE_EDB;
-  for (size_t i = 0; i < sizeof rc_map / sizeof rc_map[0]; i++) {
-    if (rc_map[i].sqlite_rc == rc || rc_map[i].sqlite_rc == (rc & 0xff)) {
-      code = rc_map[i].node_rc;
-      break;
-    }
-  }
   const char *detail = db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
-  return node_err_set(err, code, "%s: %s (sqlite %d)", what, detail, rc);
+  return node_err_set(err, node_code(rc), "%s: %s (sqlite %d)", what, detail, rc);
 }
 
 int node__db_exec(node_db *db, const char *sql, node_err *err) {
-  int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+  int rc = rt_db_exec(db, sql);
   return rc == SQLITE_OK ? NODE_OK : node__db_err(db, rc, sql, err);
 }
 
 /* ---- statements ------------------------------------------------------------ */
 
-static int stmt_get(node_db *db, node_q q, sqlite3_stmt **out, node_err *err) {
-  if (!db->st[q]) {
-    int rc = sqlite3_prepare_v3(db->h, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT, &db->st[q],
-                                NULL);
-    if (rc != SQLITE_OK) return node__db_err(db, rc, sql_text[q], err);
-  }
-  sqlite3_reset(db->st[q]);
-  sqlite3_clear_bindings(db->st[q]);
-  *out = db->st[q];
-  return NODE_OK;
-}
-
-static int bind_va(node_db *db, sqlite3_stmt *st, node_err *err, const char *fmt, va_list ap) {
-  /* The letters are not type-checked by the compiler: at least the count is. */
-  if ((int)strlen(fmt ? fmt : "") != sqlite3_bind_parameter_count(st))
-    return node_err_set(err, NODE_EINVAL, "db: %zu bind letters for %d parameters of %s",
-                        strlen(fmt ? fmt : ""), sqlite3_bind_parameter_count(st), sqlite3_sql(st));
-  for (int i = 1; fmt && fmt[i - 1]; i++) {
-    int rc = SQLITE_OK;
-    switch (fmt[i - 1]) {
-      case 't':
-        rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-        break;
-      case 'i':
-        rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-        break;
-      case 'b': {
-        const void *p = va_arg(ap, const void *);
-        size_t n = va_arg(ap, size_t);
-        rc = sqlite3_bind_blob64(st, i, p, n, SQLITE_TRANSIENT);
-        break;
-      }
-      default:
-        return node_err_set(err, NODE_EINVAL, "db: bad bind format '%c'", fmt[i - 1]);
-    }
-    if (rc != SQLITE_OK) return node__db_err(db, rc, "bind", err);
-  }
-  return NODE_OK;
+/* An rt_db result as a node code; rt_db answers SQLITE_MISUSE (before any
+ * SQLite call that would set a message) when the bind letters do not fit. */
+static int q_err(node_db *db, node_q q, int rc, const char *fmt, node_err *err) {
+  if (rc == SQLITE_MISUSE)
+    return node_err_set(err, NODE_EINVAL, "db: bind letters \"%s\" do not fit %s", fmt ? fmt : "",
+                        rt_db_sql(db, q));
+  return node__db_err(db, rc, rt_db_sql(db, q), err);
 }
 
 int node__db_bind(node_db *db, node_q q, sqlite3_stmt **out, node_err *err, const char *fmt,
                   ...) {
-  int rc = stmt_get(db, q, out, err);
-  if (rc != NODE_OK) return rc;
   va_list ap;
   va_start(ap, fmt);
-  rc = bind_va(db, *out, err, fmt, ap);
+  int rc = rt_db_vbind(db, (int)q, out, fmt, ap);
   va_end(ap);
-  return rc;
+  return rc == SQLITE_OK ? NODE_OK : q_err(db, q, rc, fmt, err);
 }
 
 int node__db_end(node_db *db, sqlite3_stmt *st, int rc, const char *what, node_err *err) {
-  sqlite3_reset(st);
-  if (rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK) return NODE_OK;
-  return node__db_err(db, rc, what, err);
-}
-
-/* Bind + step once; the statement stays on its row for the caller. */
-static int step_va(node_db *db, node_q q, sqlite3_stmt **st, bool *found, node_err *err,
-                   const char *fmt, va_list ap) {
-  int rc = stmt_get(db, q, st, err);
-  if (rc == NODE_OK) rc = bind_va(db, *st, err, fmt, ap);
-  if (rc != NODE_OK) return rc;
-  int src = sqlite3_step(*st);
-  if (found) *found = src == SQLITE_ROW;
-  if (src == SQLITE_ROW || src == SQLITE_DONE) return NODE_OK;
-  return node__db_end(db, *st, src, sql_text[q], err);
+  rc = rt_db_end(st, rc);
+  return rc == SQLITE_OK ? NODE_OK : node__db_err(db, rc, what, err);
 }
 
 int node__db_run(node_db *db, node_q q, node_err *err, const char *fmt, ...) {
   sqlite3_stmt *st = NULL;
+  bool row = false;
   va_list ap;
   va_start(ap, fmt);
-  int rc = step_va(db, q, &st, NULL, err, fmt, ap);
+  int rc = rt_db_vstep(db, (int)q, &st, &row, fmt, ap);
   va_end(ap);
   if (st) sqlite3_reset(st);
-  return rc;
+  return rc == SQLITE_OK ? NODE_OK : q_err(db, q, rc, fmt, err);
 }
 
 int node__db_get_i64(node_db *db, node_q q, int64_t *out, bool *found, node_err *err,
@@ -198,12 +151,12 @@ int node__db_get_i64(node_db *db, node_q q, int64_t *out, bool *found, node_err 
   bool row = false;
   va_list ap;
   va_start(ap, fmt);
-  int rc = step_va(db, q, &st, &row, err, fmt, ap);
+  int rc = rt_db_vstep(db, (int)q, &st, &row, fmt, ap);
   va_end(ap);
-  if (rc == NODE_OK && row) *out = sqlite3_column_int64(st, 0);
-  if (found) *found = rc == NODE_OK && row;
+  if (rc == SQLITE_OK && row) *out = sqlite3_column_int64(st, 0);
+  if (found) *found = rc == SQLITE_OK && row;
   if (st) sqlite3_reset(st);
-  return rc;
+  return rc == SQLITE_OK ? NODE_OK : q_err(db, q, rc, fmt, err);
 }
 
 int node__db_get_blob(node_db *db, node_q q, void *out, size_t size, bool *found,
@@ -212,8 +165,9 @@ int node__db_get_blob(node_db *db, node_q q, void *out, size_t size, bool *found
   bool row = false;
   va_list ap;
   va_start(ap, fmt);
-  int rc = step_va(db, q, &st, &row, err, fmt, ap);
+  int src = rt_db_vstep(db, (int)q, &st, &row, fmt, ap);
   va_end(ap);
+  int rc = src == SQLITE_OK ? NODE_OK : q_err(db, q, src, fmt, err);
   if (rc == NODE_OK && row)
     rc = node__unpack(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), out, size,
                       err);
@@ -222,136 +176,27 @@ int node__db_get_blob(node_db *db, node_q q, void *out, size_t size, bool *found
   return rc;
 }
 
-/* ---- state BLOBs ------------------------------------------------------------ */
-
-int node__pack(const void *p, size_t n, proto_buf *out) {
-  const unsigned char *s = p;
-  int rc = PROTO_OK;
-  proto_buf_reset(out);
-  for (size_t i = 0; rc == PROTO_OK && i < n;) {
-    size_t run = 0, lim = n - i < 255 ? n - i : 255;
-    uint64_t w = 0;
-    /* Most of a struct is empty array slots: skip zeros a word at a time. */
-    while (run + sizeof w <= lim && (memcpy(&w, s + i + run, sizeof w), w == 0)) run += sizeof w;
-    while (run < lim && s[i + run] == 0) run++;
-    if (run == 0) { /* a stretch of non-zero bytes goes out as is */
-      const unsigned char *z = memchr(s + i, 0, n - i);
-      run = z ? (size_t)(z - (s + i)) : n - i;
-      rc = proto_buf_append(out, (const char *)s + i, run);
-    } else {
-      const char tok[2] = {0, (char)run};
-      rc = proto_buf_append(out, tok, 2);
-    }
-    i += run;
-  }
-  if (rc != PROTO_OK) proto_buf_reset(out);
-  return rc;
-}
-
 int node__unpack(const void *blob, size_t bn, void *out, size_t n, node_err *err) {
-  const unsigned char *b = blob;
-  unsigned char *o = out;
-  size_t i = 0, j = 0;
-  while (b && i < bn) {
-    size_t run = b[i] ? 1 : i + 1 < bn ? b[i + 1] : 0;
-    if (run == 0 || j + run > n) break;
-    if (b[i])
-      o[j] = b[i];
-    else
-      memset(o + j, 0, run);
-    i += b[i] ? 1 : 2;
-    j += run;
-  }
-  if (i == bn && j == n) return NODE_OK;
+  if (rt_db_unpack(blob, bn, out, n) == 0) return NODE_OK;
   return node_err_set(err, NODE_ECORRUPT, "state blob of %zu bytes does not unpack to %zu", bn, n);
 }
 
 /* ---- open ------------------------------------------------------------------- */
 
-/* First row of a one-column PRAGMA as text into buf. */
-static int pragma_text(node_db *db, const char *sql, char *buf, size_t cap, node_err *err) {
-  sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
-  if (rc == SQLITE_OK) rc = sqlite3_step(st);
-  buf[0] = '\0';
-  if (rc == SQLITE_ROW) {
-    const unsigned char *t = sqlite3_column_text(st, 0);
-    snprintf(buf, cap, "%s", t ? (const char *)t : "");
-    rc = SQLITE_OK;
-  } else if (rc == SQLITE_DONE) {
-    rc = SQLITE_OK;
-  }
-  int out = rc == SQLITE_OK ? NODE_OK : node__db_err(db, rc, sql, err);
-  sqlite3_finalize(st);
-  return out;
-}
-
-static int verify(node_db *db, const char *path, node_err *err) {
-  char res[200];
-  int rc = pragma_text(db, "PRAGMA quick_check", res, sizeof res, err);
-  if (rc == NODE_OK && strcmp(res, "ok") != 0)
-    rc = node_err_set(err, NODE_ECORRUPT, "quick_check: %s", res);
-  if (rc != NODE_ECORRUPT) return rc;
-  char detail[sizeof err->msg];
-  snprintf(detail, sizeof detail, "%s", err->msg);
-  return node_err_set(err, NODE_ECORRUPT,
-                      "database %s is corrupt (%s); refusing to start: move the file aside "
-                      "(the store's acknowledged events are also at HQ) and restart",
-                      path, detail);
-}
-
-static int pragmas(node_db *db, int busy_timeout_ms, node_err *err) {
-  char mode[32];
-  sqlite3_busy_timeout(db->h, busy_timeout_ms);
-  int rc = pragma_text(db, "PRAGMA journal_mode=WAL", mode, sizeof mode, err);
-  if (rc == NODE_OK && strcmp(mode, "wal") != 0)
-    rc = node_err_set(err, NODE_EDB, "journal_mode=WAL refused (mode is '%s')", mode);
-  if (rc == NODE_OK) rc = node__db_exec(db, "PRAGMA synchronous=FULL", err);
-  if (rc == NODE_OK) rc = node__db_exec(db, "PRAGMA foreign_keys=ON", err);
-  return rc;
-}
-
-static int migrate(node_db *db, node_err *err) {
-  char buf[32];
-  int rc = pragma_text(db, "PRAGMA user_version", buf, sizeof buf, err);
-  int version = rc == NODE_OK ? atoi(buf) : 0;
-  if (rc == NODE_OK && version > N_MIGRATIONS)
-    rc = node_err_set(err, NODE_EDB,
-                      "database schema v%d is newer than this storenode (v%d): refusing to "
-                      "downgrade it",
-                      version, N_MIGRATIONS);
-  for (; rc == NODE_OK && version < N_MIGRATIONS; version++) {
-    char bump[64];
-    snprintf(bump, sizeof bump, "PRAGMA user_version=%d", version + 1);
-    rc = node__db_exec(db, "BEGIN IMMEDIATE", err);
-    if (rc != NODE_OK) break;
-    rc = node__db_exec(db, migrations[version], err);
-    if (rc == NODE_OK) rc = node__db_exec(db, bump, err);
-    if (rc == NODE_OK) rc = node__db_exec(db, "COMMIT", err);
-    if (rc != NODE_OK && !sqlite3_get_autocommit(db->h))
-      sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-  }
-  return rc;
-}
+static const rt_db_schema schema = {"storenode", migrations, N_MIGRATIONS, sql_text,
+                                    NODE_Q__COUNT};
 
 int node__db_open(node_db *db, const char *path, int busy_timeout_ms, node_err *err) {
-  memset(db, 0, sizeof *db);
-  int src = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-  int rc = src == SQLITE_OK ? NODE_OK : node__db_err(db, src, path, err);
-  if (rc == NODE_OK) sqlite3_extended_result_codes(db->h, 1);
   /* A small page cache before quick_check reads the whole file: the box has
    * little RAM and freed cache pages stay in the heap (docs/performance.md). */
-  if (rc == NODE_OK) rc = node__db_exec(db, "PRAGMA cache_size=-512", err);
-  if (rc == NODE_OK) rc = verify(db, path, err);
-  if (rc == NODE_OK) rc = pragmas(db, busy_timeout_ms, err);
-  if (rc == NODE_OK) rc = migrate(db, err);
-  if (rc != NODE_OK) node__db_close(db);
-  return rc;
+  const rt_db_open_opts o = {
+      .busy_timeout_ms = busy_timeout_ms,
+      .first_sql = "PRAGMA cache_size=-512",
+      .recovery = "the store's acknowledged events are also at HQ",
+  };
+  char msg[sizeof err->msg];
+  int rc = rt_db_open_with(db, &schema, path, &o, msg, sizeof msg);
+  return rc == SQLITE_OK ? NODE_OK : node_err_set(err, node_code(rc), "%s", msg);
 }
 
-void node__db_close(node_db *db) {
-  if (!db) return;
-  for (int i = 0; i < NODE_Q__COUNT; i++) sqlite3_finalize(db->st[i]);
-  sqlite3_close(db->h);
-  memset(db, 0, sizeof *db);
-}
+void node__db_close(node_db *db) { rt_db_close(db); }

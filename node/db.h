@@ -1,5 +1,6 @@
-/* node/db.h - the engine's SQLite handle: open + verify + migrate, the table
- * of prepared statements (cached on the handle), binding helpers and the
+/* node/db.h - the engine's statements (one table, prepared once on first
+ * use), its schema, and node_err forms of the shared SQLite conventions of
+ * rt/db.h (open/verify/migrate, statement cache, binding, state BLOBs): the
  * mapping of SQLite result codes to node error codes.  Private to node_core.
  */
 #ifndef NODE_DB_H
@@ -12,6 +13,7 @@
 
 #include "error.h"
 #include "proto/buf.h"
+#include "rt/db.h"
 
 /* Every statement the engine runs, prepared once (SQLITE_PREPARE_PERSISTENT)
  * on first use.  X(ID, SQL). */
@@ -97,10 +99,8 @@ typedef enum {
   NODE_Q__COUNT
 } node_q;
 
-typedef struct node_db {
-  sqlite3 *h;
-  sqlite3_stmt *st[NODE_Q__COUNT];
-} node_db;
+/* The engine's handle: rt/db.h's, with the statements above. */
+typedef rt_db node_db;
 
 /* Open path (created if missing), run PRAGMA quick_check (NODE_ECORRUPT on a
  * damaged file), set WAL + synchronous=FULL + foreign_keys + busy_timeout,
@@ -116,11 +116,9 @@ int node__db_err(const node_db *db, int rc, const char *what, node_err *err);
 /* Run SQL text without results (BEGIN, SAVEPOINT, migrations). */
 int node__db_exec(node_db *db, const char *sql, node_err *err);
 
-/* Bind arguments by a format string, one letter per parameter:
- *   t  const char *   text (NULL binds NULL)
- *   i  int64_t        integer (pass exactly int64_t: it is read by va_arg)
- *   b  const void *, size_t   blob
- * The statement is reset and its old bindings cleared first. */
+/* rt_db_bind/run/get_i64/get_blob (format letters: rt/db.h) with the result
+ * mapped to a node code on err; bind letters that do not fit the statement
+ * are NODE_EINVAL. */
 int node__db_bind(node_db *db, node_q q, sqlite3_stmt **out, node_err *err, const char *fmt,
                   ...);
 /* Bind and step a statement that returns no rows. */
@@ -129,17 +127,12 @@ int node__db_run(node_db *db, node_q q, node_err *err, const char *fmt, ...);
  * as an integer into *out (unchanged if no row).  The statement is reset. */
 int node__db_get_i64(node_db *db, node_q q, int64_t *out, bool *found, node_err *err,
                      const char *fmt, ...);
-/* Same, reading a state BLOB (node__pack format) that must unpack to
+/* Same, reading a state BLOB (rt_db_pack format) that must unpack to
  * exactly `size` bytes (NODE_ECORRUPT otherwise). */
 int node__db_get_blob(node_db *db, node_q q, void *out, size_t size, bool *found,
                       node_err *err, const char *fmt, ...);
 
-/* State BLOB encoding: the struct's bytes, each run of zero bytes written as
- * (0x00, run length 1..255).  Fixed-size proto structs are mostly unused
- * array slots, so a 7 KB proto_order packs to a few hundred bytes.
- * node__pack: PROTO_ENOMEM leaves out reset.  node__unpack: NODE_ECORRUPT
- * unless the blob decodes to exactly n bytes. */
-int node__pack(const void *p, size_t n, proto_buf *out);
+/* rt_db_unpack: NODE_ECORRUPT unless the blob decodes to exactly n bytes. */
 int node__unpack(const void *blob, size_t bn, void *out, size_t n, node_err *err);
 /* After a caller's own sqlite3_step loop: reset st and map the final rc
  * (SQLITE_DONE and SQLITE_ROW are success). */

@@ -107,7 +107,7 @@ int node__stock_load(node_engine *e, const char *sku, proto_stock *s, bool *foun
                      node_err *err);
 int node__sku_load(node_engine *e, const char *sku, proto_sku *s, bool *found, node_err *err);
 int node__settings_load(node_engine *e, proto_settings *s, node_err *err);
-/* Pack a state struct into e->pack (node__pack). */
+/* Pack a state struct into e->pack (rt_db_pack). */
 int node__pack_state(node_engine *e, const void *p, size_t n, node_err *err);
 /* Note that sku's available stock may have changed in this command. */
 int node__touch(node_engine *e, const char *sku, node_err *err);

@@ -6,6 +6,9 @@
  *                          envelope(s) -> node_engine_ingest -> commit ->
  *                          200 {"ok":true,"feed":N,"events":n}
  *                          or 4xx/5xx {"error":code,"message":..}
+ *   GET  /debug/statehash  dev_inject only, from loopback only: the digest
+ *                          of this store's state (proto/statehash.h), the
+ *                          same one hq computes for its copy of the store
  *
  * Every answer is prepared whole in pss->resp; its headers are written at
  * once and its body in the next HTTP_WRITEABLE (one lws_write each).
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/statehash.h"
 #include "server_int.h"
 
 #define DEV_BODY_MAX (1024 * 1024)
@@ -84,6 +88,44 @@ static int healthz(node_server *s, struct lws *wsi, node_pss *pss) {
   return rc;
 }
 
+/* ---- GET /debug/statehash ------------------------------------------------------------ */
+
+static int sh_order(void *ctx, const proto_order *o) {
+  proto_state_hash_order(ctx, o);
+  return 0;
+}
+
+static int sh_sku(void *ctx, const node_stock_view *v) {
+  proto_state_hash_sku(ctx, &v->sku, v->on_hand);
+  return 0;
+}
+
+/* Every order (recent_ms = all of time), every SKU, the settings. */
+static int statehash(node_server *s, struct lws *wsi, node_pss *pss) {
+  proto_state_hash h;
+  proto_settings set;
+  node_err err;
+  char body[512];
+  node_err_clear(&err);
+  proto_state_hash_init(&h);
+  int rc = node_orders_each(s->eng, UINT64_MAX, sh_order, &h, &err);
+  if (rc == NODE_OK) rc = node_stock_each(s->eng, sh_sku, &h, &err);
+  if (rc == NODE_OK) rc = node_settings_get(s->eng, &set, &err);
+  if (rc != NODE_OK) return respond_json_error(wsi, pss, 500, rc, err.msg);
+  proto_state_hash_settings(&h, &set);
+  snprintf(body, sizeof body,
+           "{\"store\":\"%s\",\"hash\":\"%016llx\",\"orders\":%llu,\"skus\":%llu,"
+           "\"orders_hash\":\"%016llx\",\"skus_hash\":\"%016llx\",\"settings_hash\":\"%016llx\"}",
+           s->cfg->store_id, (unsigned long long)proto_state_hash_value(&h, PROTO_SH__COUNT),
+           (unsigned long long)h.n[PROTO_SH_ORDERS], (unsigned long long)h.n[PROTO_SH_SKUS],
+           (unsigned long long)proto_state_hash_value(&h, PROTO_SH_ORDERS),
+           (unsigned long long)proto_state_hash_value(&h, PROTO_SH_SKUS),
+           (unsigned long long)proto_state_hash_value(&h, PROTO_SH_SETTINGS));
+  return respond(wsi, pss, 200, "application/json", body, strlen(body));
+}
+
+static bool loopback(struct lws *wsi);
+
 static bool copy_hdr(struct lws *wsi, enum lws_token_indexes h, char *dst, int cap) {
   return lws_hdr_total_length(wsi, h) > 0 && lws_hdr_copy(wsi, dst, cap, h) >= 0;
 }
@@ -103,6 +145,8 @@ int node_http_request(node_server *s, struct lws *wsi, node_pss *pss, const char
     return respond_json_error(wsi, pss, 405, NODE_EINVAL, "method not allowed");
   if (strcmp(uri, "/metrics") == 0) return metrics(s, wsi, pss);
   if (strcmp(uri, "/healthz") == 0) return healthz(s, wsi, pss);
+  if (strcmp(uri, "/debug/statehash") == 0 && s->cfg->dev_inject && loopback(wsi))
+    return statehash(s, wsi, pss);
   if (strcmp(uri, "/api/dev/events") == 0)
     return respond_json_error(wsi, pss, 405, NODE_EINVAL, "use POST");
   return respond_json_error(wsi, pss, 404, NODE_ENOTFOUND, "no such endpoint");

@@ -10,8 +10,11 @@
  *                │     -> on_change -> push.c collects
  *                │     -> push flush (state + alerts to tablets)
  *                │     -> held acks released (or turned into errors)
- *                └─ sul_tick (auto_accept_tick_ms): auto-accept rule, and
- *                    tablets whose session expired stop getting pushes
+ *                ├─ sul_tick (auto_accept_tick_ms): auto-accept rule, and
+ *                │   tablets whose session expired stop getting pushes
+ *                └─ sul_watchdog ($WATCHDOG_USEC / 2, under systemd only):
+ *                    WATCHDOG=1, so a hung loop gets the daemon restarted
+ *                    (READY=1 once listening, STOPPING=1 at the end: rt/sdnotify.h)
  *
  * Invariant: an ack leaves the server only after the node_engine_commit that
  * covers its command returned NODE_OK.  Everything runs on this one thread;
@@ -23,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rt/sdnotify.h"
 #include "server_int.h"
 
 #define PROTOCOL_NAME "storenode"
@@ -132,6 +136,14 @@ static void tick_cb(lws_sorted_usec_list_t *sul) {
   node_ws_expire_sessions(s, proto_wall_ms());
   lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb,
                    (lws_usec_t)s->cfg->auto_accept_tick_ms * LWS_US_PER_MS);
+}
+
+/* Keep-alive for systemd's WatchdogSec=: sent from the loop itself, so it
+ * stops when the loop hangs, not only when the process dies. */
+static void watchdog_cb(lws_sorted_usec_list_t *sul) {
+  node_server *s = lws_container_of(sul, node_server, sul_watchdog);
+  rt_sd_notify("WATCHDOG=1");
+  lws_sul_schedule(s->ctx, 0, &s->sul_watchdog, watchdog_cb, s->watchdog_us);
 }
 
 /* ---- the protocol callback ---------------------------------------------------------- */
@@ -335,6 +347,9 @@ int node_server_create(node_server **out, const node_config *cfg, const node_log
   node_logf(lg, NODE_LOG_INFO, "listening", "addr=%s port=%d store=%s db=%s feed=%llu dev_inject=%s",
             cfg->http_addr, s->port, cfg->store_id, cfg->db_path,
             (unsigned long long)node_engine_feed(s->eng), cfg->dev_inject ? "true" : "false");
+  s->watchdog_us = (lws_usec_t)(rt_sd_watchdog_usec() / 2);
+  if (s->watchdog_us > 0) watchdog_cb(&s->sul_watchdog);
+  rt_sd_notify("READY=1"); /* Type=notify: started means listening */
   *out = s;
   return NODE_OK;
 }
@@ -351,6 +366,7 @@ void node_server_run(node_server *s, volatile sig_atomic_t *stop) {
 
 void node_server_destroy(node_server *s) {
   if (!s) return;
+  if (s->ctx) rt_sd_notify("STOPPING=1");
   if (s->eng && s->ctx) {
     /* Make the batch durable before the sockets go: those acks are lost on
      * the wire, but a tablet's retry with the same id gets "replayed". */
@@ -361,6 +377,7 @@ void node_server_destroy(node_server *s) {
   if (s->ctx) {
     lws_sul_cancel(&s->sul_commit);
     lws_sul_cancel(&s->sul_tick);
+    lws_sul_cancel(&s->sul_watchdog);
     lws_context_destroy(s->ctx); /* CLOSED callbacks free the connections */
   }
   for (size_t i = 0; i < s->n_held; i++) free(s->held[i].json);

@@ -113,6 +113,8 @@ struct node_server {
   struct lws_vhost *vh;
   int port;
   lws_sorted_usec_list_t sul_commit, sul_tick;
+  lws_sorted_usec_list_t sul_watchdog; /* systemd watchdog keep-alive (server.c) */
+  lws_usec_t watchdog_us;          /* its period: WatchdogSec / 2; 0 = off */
   bool commit_scheduled;
   node_wsconn *conns;
   uint64_t next_serial;

@@ -23,10 +23,14 @@
 #include "fw/bundle.h"
 #include "fw/error.h"
 #include "fw/msg.h"
+#include "proto/error.h"
 #include "rt/config.h"
 #include "rt/log.h"
 
-/* ---- configuration (main.c's key table) ---- */
+/* Paths built from the configured directories (each at most 255 bytes). */
+#define FWA_PATH 1024
+
+/* ---- configuration (config.c's key table) ---- */
 
 typedef struct fwa_cfg {
   char store_id[64];
@@ -52,10 +56,16 @@ typedef struct fwa_cfg {
   char mqtt_cafile[256];
   char mqtt_certfile[256];
   char mqtt_keyfile[256];
+  char node_config[256];
+  char spool_dir[256];
   rt_log_level log_level;
 } fwa_cfg;
 
 const rt_cfg_table *fwa_cfg_table(void);
+/* Take store_id and the mqtt_* keys from storenode's config file (the box
+ * has one identity, written there by provisioning); other keys of that file
+ * are skipped.  A missing file is fine.  -1 with msg on a bad value. */
+int fwa_cfg_import_node(fwa_cfg *c, const char *path, char *msg, size_t cap);
 
 /* ---- persisted state (state.c) ---- */
 
@@ -98,13 +108,18 @@ int fwa_slot_check(const char *root, const char *slot, const char *pub_pem, fw_m
 /* ---- HTTP (http.c): a minimal HTTP/1.1 client ---- */
 
 typedef int (*fwa_http_sink)(void *ctx, const void *data, size_t n, fw_err *err);
+struct fwa_http_resp;
+/* Called once the headers are in, before any body byte (may be NULL);
+ * an error ends the exchange. */
+typedef int (*fwa_http_head)(void *ctx, const struct fwa_http_resp *resp, fw_err *err);
 
 typedef struct fwa_http_req {
   const char *url;                  /* http://host[:port]/path */
   uint64_t offset;                  /* > 0: send Range: bytes=offset- */
   uint64_t limit;                   /* refuse a body longer than this */
   int timeout_ms;                   /* connect, and each read or write */
-  fwa_http_sink sink;
+  fwa_http_head head;
+  fwa_http_sink sink;               /* body of a 2xx answer */
   void *ctx;
 } fwa_http_req;
 
@@ -136,16 +151,21 @@ struct fwa {
   void *report_ctx;
   volatile sig_atomic_t *stop;      /* set by SIGTERM: stop between steps */
   uint64_t progress_bytes;          /* DOWNLOADING progress for reports */
+  uint64_t progress_total;
   uint64_t kill_after_bytes;        /* test hook, 0 = off */
   int kill_at;                      /* test hook: fw_state to die in, -1 = off */
 };
 
-/* Open: read the key, load the state (or derive it from `current` on the
- * first run).  FW_OK or an error naming what is missing. */
-int fwa_open(fwa *a, const fwa_cfg *cfg, const rt_log *lg, fw_err *err);
+/* Open: read the trusted key, make state_dir; with load_state also load
+ * the state (or derive it from `current` on the first run).  FW_OK or
+ * an error naming what is missing.  a must be zeroed first; fwa_close
+ * either way. */
+int fwa_open(fwa *a, const fwa_cfg *cfg, const rt_log *lg, bool load_state, fw_err *err);
 void fwa_close(fwa *a);
-/* Run from the persisted state until the machine is at rest (or *stop).
- * Returns FW_OK; the outcome is a->st.state. */
+/* Run from the persisted state until the machine is at rest (or *stop);
+ * at rest, first put `current` back on the active slot if someone moved
+ * it.  FW_OK, the outcome being a->st.state; an error only if the state
+ * could not be persisted or `current` not restored. */
 int fwa_run(fwa *a);
 /* Take an offer (at rest only): IDLE/COMMITTED/FAILED -> OFFERED.
  * FW_EBUSY if an update is in flight; FW_OK without a transition (and

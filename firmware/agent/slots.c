@@ -53,7 +53,7 @@ static void slot_dir(const char *root, const char *slot, char *dst, size_t cap) 
 
 int fwa_slot_install(const char *root, const char *slot, const char *payload, const fw_manifest *m,
                      const fw_offer *o, fw_err *err) {
-  char dir[PATH_MAX], path[PATH_MAX], cur[2] = "";
+  char dir[FWA_PATH], path[FWA_PATH + 64], cur[2] = "";
   int rc;
   if (fwa_slot_current(root, cur, NULL) == FW_OK && strcmp(cur, slot) == 0)
     return fw_err_set(err, FW_ESTATE, "refusing to install into slot %s: it is the running one", slot);
@@ -74,7 +74,7 @@ int fwa_slot_install(const char *root, const char *slot, const char *payload, co
 }
 
 static int check_files(const char *dir, const fw_manifest *m, fw_err *err) {
-  char path[PATH_MAX];
+  char path[FWA_PATH + FW_PATH_MAX];
   for (size_t i = 0; i < m->n_files; i++) {
     const fw_file *f = &m->files[i];
     struct stat st;
@@ -94,7 +94,7 @@ static int check_files(const char *dir, const fw_manifest *m, fw_err *err) {
 
 int fwa_slot_check(const char *root, const char *slot, const char *pub_pem, fw_manifest *out,
                    fw_err *err) {
-  char dir[PATH_MAX], path[PATH_MAX];
+  char dir[FWA_PATH], path[FWA_PATH + 64];
   proto_buf man, sig;
   fw_manifest m;
   fw_err local;

@@ -46,8 +46,9 @@ static int tree_add(tree *t, const char *path, const struct stat *st, fw_err *er
     t->cap = cap;
   }
   if (t->n >= FW_FILES_MAX * 2) return fw_err_set(err, FW_EINVAL, "more than %d entries", FW_FILES_MAX);
+  if (strlen(path) >= sizeof t->v[0].path) return fw_err_set(err, FW_EINVAL, "%s: path too long", path);
   e = &t->v[t->n++];
-  snprintf(e->path, sizeof e->path, "%s", path);
+  memcpy(e->path, path, strlen(path) + 1);
   e->dir = S_ISDIR(st->st_mode);
   e->mode = (unsigned)st->st_mode & 0777;
   e->size = e->dir ? 0 : (uint64_t)st->st_size;

@@ -3,6 +3,8 @@
  * component's JSON edge); everything else sees the typed structs of
  * fw/bundle.h and fw/msg.h.
  *
+ * (and the /healthz answer the update agent reads from storenode).
+ *
  * Decoding is strict: UTF-8 and depth are checked before cJSON sees the
  * bytes (proto_json_precheck), a member may appear once, integers must be
  * integral and within 0..2^53, strings within their buffers.  Unknown
@@ -349,7 +351,7 @@ int fw_report_encode(const fw_report *r, proto_buf *out, fw_err *err) {
 
 static int decode_report(const dec *d, const cJSON *root, fw_report *r) {
   char st[32];
-  int rc = unique(d, root, ""), s;
+  int rc = unique(d, root, ""), s = -1;
   if (rc == FW_OK) rc = get_v1(d, root, "v");
   if (rc == FW_OK) rc = get_str(d, root, "store", r->store, sizeof r->store, true);
   if (rc == FW_OK) rc = get_str(d, root, "offer_id", r->offer_id, sizeof r->offer_id, true);
@@ -375,4 +377,20 @@ int fw_report_decode(const char *json, size_t len, fw_report *r, fw_err *err) {
   rc = decode_report(&d, root, r);
   cJSON_Delete(root);
   return rc;
+}
+
+/* ---- storenode's /healthz ---- */
+
+int fw_healthz_decode(const char *json, size_t len, bool *ok, char *version, size_t cap, fw_err *err) {
+  dec d = {FW_EHEALTH, "/healthz", err};
+  cJSON *root = parse(&d, json ? json : "", json ? len : 0, 65536, 4);
+  const cJSON *v;
+  *ok = false;
+  if (cap) version[0] = '\0';
+  if (!root) return FW_EHEALTH;
+  *ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "ok"));
+  v = cJSON_GetObjectItemCaseSensitive(root, "version");
+  if (cap && cJSON_IsString(v)) snprintf(version, cap, "%s", v->valuestring);
+  cJSON_Delete(root);
+  return FW_OK;
 }

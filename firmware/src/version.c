@@ -98,6 +98,13 @@ int fw_version_admit(const char *candidate, const char *cand_min, const char *in
   if (rc != FW_OK) return rc;
   if (c > 0)
     return fw_err_set(err, FW_EVERSION, "min_version %s is above version %s", cand_min, candidate);
+  if (installed && *installed) {
+    if ((rc = fw_version_cmp_str(candidate, installed, &c, err)) != FW_OK) return rc;
+    if (c < 0 && !rollback)
+      return fw_err_set(err, FW_EDOWNGRADE, "%s is below the installed %s and no rollback was asked",
+                        candidate, installed);
+    if (c == 0 && !rollback) return fw_err_set(err, FW_EINSTALLED, "%s is already installed", candidate);
+  }
   if (floor && *floor) {
     if ((rc = fw_version_cmp_str(candidate, floor, &c, err)) != FW_OK) return rc;
     if (c < 0)
@@ -105,12 +112,5 @@ int fw_version_admit(const char *candidate, const char *cand_min, const char *in
                         "%s is below the minimum version %s set by the installed firmware%s",
                         candidate, floor, rollback ? " (even a rollback may not go there)" : "");
   }
-  if (!installed || !*installed) return FW_OK;
-  if ((rc = fw_version_cmp_str(candidate, installed, &c, err)) != FW_OK) return rc;
-  if (c < 0 && !rollback)
-    return fw_err_set(err, FW_EDOWNGRADE, "%s is below the installed %s and no rollback was asked",
-                      candidate, installed);
-  if (c == 0 && !rollback)
-    return fw_err_set(err, FW_EINSTALLED, "%s is already installed", candidate);
   return FW_OK;
 }

@@ -52,6 +52,9 @@
   X(CERT_EXISTS, "SELECT count(*) FROM certs WHERE cert_serial=?1")                        \
   X(REVOKE_DEVICE, "UPDATE certs SET revoked_ms=?3, reason=?4 WHERE device_serial=?1"      \
                    " AND revoked_ms=0 AND cert_serial <> coalesce(?2,'')")                 \
+  X(REVOKE_SUPERSEDED, "UPDATE certs SET revoked_ms=?3, reason='superseded' WHERE"         \
+                       " device_serial=?1 AND revoked_ms=0 AND cert_serial <> ?2"          \
+                       " AND (key_hash <> ?4 OR cn <> ?5)")                                \
   X(REVOKE_CN, "UPDATE certs SET revoked_ms=?2, reason=?3 WHERE cn=?1 AND revoked_ms=0")   \
   X(REVOKED, "SELECT cert_serial, revoked_ms FROM certs WHERE revoked_ms > 0"              \
              " AND not_after_s >= ?1 ORDER BY revoked_ms, cert_serial")                    \

@@ -31,12 +31,14 @@ RETAIL_DEPS_BUILD=(
 )
 RETAIL_DEPS_BROWSER=(nodejs npm chromium fonts-noto-cjk)
 # The arm64 cross build and its emulated tests (group "arm64").
-RETAIL_DEPS_ARM64=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user dpkg-dev)
+RETAIL_DEPS_ARM64=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user)
 # Debian's arm64 packages in the sysroot (firmware/sysroot.sh): the -dev
-# packages of RETAIL_DEPS_BUILD for the box; apt adds their dependencies.
+# packages of RETAIL_DEPS_BUILD for the box, and libssl-dev (the provisioning
+# agent's TLS, also a dependency of libwebsockets-dev); apt adds their
+# dependencies.
 RETAIL_DEPS_ARM64_SYSROOT=(
-  libc6-dev libsqlite3-dev libmosquitto-dev
-  libwebsockets-dev libmbedtls-dev libcjson-dev libcmocka-dev
+  libc6-dev libsqlite3-dev libmosquitto-dev libwebsockets-dev
+  libmbedtls-dev libcjson-dev libcmocka-dev libssl-dev
 )
 
 # Packages wanted now, one per line; arguments name optional groups (arm64).

@@ -1,13 +1,13 @@
 /* hq_test.c - fixtures shared by hq's unit tests. */
 #include "hq_test.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "tmpdir.h"
 
 static uint64_t t_clock(void *ctx) { return ((tctx *)ctx)->now; }
 
@@ -59,9 +59,7 @@ void t_reopen(tctx *t) {
 
 int t_setup(void **state) {
   tctx *t = calloc(1, sizeof *t);
-  if (!t) return -1;
-  snprintf(t->dir, sizeof t->dir, "/tmp/hq_unit.XXXXXX");
-  if (!mkdtemp(t->dir)) return -1;
+  if (!t || test_tmpdir_make(t->dir, sizeof t->dir, "hq_unit") != 0) return -1;
   snprintf(t->path, sizeof t->path, "%s/hq.db", t->dir);
   t->now = T_T0;
   t->o.tz_offset_min = 0;
@@ -74,19 +72,10 @@ int t_setup(void **state) {
 
 int t_teardown(void **state) {
   tctx *t = *state;
-  struct dirent *de;
   t_close(t);
   t_pub_clear(t);
   proto_buf_close(&t->body);
-  DIR *d = opendir(t->dir);
-  while (d && (de = readdir(d))) {
-    char p[400];
-    if (de->d_name[0] == '.') continue;
-    snprintf(p, sizeof p, "%s/%s", t->dir, de->d_name);
-    unlink(p);
-  }
-  if (d) closedir(d);
-  rmdir(t->dir);
+  test_tmpdir_remove(t->dir);
   free(t);
   return 0;
 }

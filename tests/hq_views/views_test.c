@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "proto/repl.h"
+#include "tmpdir.h"
 #include "views_test.h"
 
 static uint64_t clock_of(void *ctx) { return ((vt *)ctx)->now_ms; }
@@ -29,8 +29,7 @@ void vt_open(vt *t, uint64_t now_ms, int32_t tz_offset_min) {
   hq_err err = {0};
   memset(t, 0, sizeof *t);
   t->now_ms = now_ms;
-  snprintf(t->dir, sizeof t->dir, "/tmp/hq-views-XXXXXX");
-  assert_non_null(mkdtemp(t->dir));
+  assert_int_equal(test_tmpdir_make(t->dir, sizeof t->dir, "hq-views"), 0);
   snprintf(t->db, sizeof t->db, "%s/hq.db", t->dir);
   hq_core_opts co = {.db_path = t->db, .clock_ms = clock_of, .publish = publish, .ctx = t};
   if (hq_core_open(&t->core, &co, &err) != HQ_OK) fail_err("hq_core_open", &err);
@@ -39,15 +38,9 @@ void vt_open(vt *t, uint64_t now_ms, int32_t tz_offset_min) {
 }
 
 void vt_close(vt *t) {
-  char path[192];
   hq_views_close(t->views);
   hq_core_close(t->core);
-  static const char *const files[] = {"hq.db", "hq.db-wal", "hq.db-shm"};
-  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-    snprintf(path, sizeof path, "%s/%s", t->dir, files[i]);
-    unlink(path);
-  }
-  rmdir(t->dir);
+  test_tmpdir_remove(t->dir);
 }
 
 static size_t slot(vt *t, const char *store) {

@@ -1,13 +1,12 @@
 /* node_test.c - fixtures shared by the engine's unit tests. */
 #include "node_test.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "engine_int.h"
+#include "tmpdir.h"
 
 static uint64_t t_clock(void *ctx) { return ((tctx *)ctx)->now; }
 
@@ -45,8 +44,7 @@ void t_reopen(tctx *t) {
 
 int t_setup(void **state) {
   tctx *t = calloc(1, sizeof *t);
-  snprintf(t->dir, sizeof t->dir, "/tmp/node_unit.XXXXXX");
-  if (!t || !mkdtemp(t->dir)) return -1;
+  if (!t || test_tmpdir_make(t->dir, sizeof t->dir, "node_unit") != 0) return -1;
   snprintf(t->path, sizeof t->path, "%s/store.db", t->dir);
   t->now = UINT64_C(1795400000000);
   t_open(t);
@@ -57,16 +55,7 @@ int t_setup(void **state) {
 int t_teardown(void **state) {
   tctx *t = *state;
   t_close(t);
-  DIR *d = opendir(t->dir);
-  struct dirent *de;
-  while (d && (de = readdir(d))) {
-    char p[sizeof t->dir + 260];
-    if (de->d_name[0] == '.') continue;
-    snprintf(p, sizeof p, "%s/%s", t->dir, de->d_name);
-    unlink(p);
-  }
-  if (d) closedir(d);
-  rmdir(t->dir);
+  test_tmpdir_remove(t->dir);
   free(t);
   return 0;
 }

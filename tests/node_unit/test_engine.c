@@ -423,7 +423,7 @@ static void state_blobs(void **state) {
   o.info.n_items = 1;
   o.info.items[0].qty = 256; /* a zero byte inside a number */
   memset(o.remind_note, 'x', sizeof o.remind_note - 1);
-  assert_int_equal(node__pack(&o, sizeof o, &b), PROTO_OK);
+  assert_int_equal(rt_db_pack(&o, sizeof o, &b), PROTO_OK);
   assert_true(b.len < sizeof o / 8);
   T_OK(t, node__unpack(b.data, b.len, &back, sizeof back, &t->err));
   assert_memory_equal(&o, &back, sizeof o);

@@ -91,4 +91,10 @@ typedef struct fw_report {
 int fw_report_encode(const fw_report *r, proto_buf *out, fw_err *err);
 int fw_report_decode(const char *json, size_t len, fw_report *r, fw_err *err);
 
+/* storenode's GET /healthz answer, as the agent's health check reads it:
+ * {"ok":true,"store":..,"feed":N,"version":"1.1.0"}.  *ok is the "ok"
+ * member (false if absent), version "" if absent.  FW_EHEALTH if it is not
+ * a JSON object. */
+int fw_healthz_decode(const char *json, size_t len, bool *ok, char *version, size_t cap, fw_err *err);
+
 #endif

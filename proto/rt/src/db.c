@@ -1,5 +1,5 @@
-/* db.c - SQLite open/verify/migrate, statement cache, binding helpers and
- * packed state BLOBs (rt/db.h). */
+/* db.c - SQLite open/verify/migrate, statement cache, binding helpers,
+ * packed state BLOBs and the stock recount (rt/db.h). */
 #include "rt/db.h"
 
 #include <stdarg.h>
@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "proto/error.h"
+#include "proto/settings.h"
+#include "proto/sku.h"
 
 /* ---- statements ------------------------------------------------------------ */
 
@@ -49,12 +51,15 @@ static int bind_va(sqlite3_stmt *st, const char *fmt, va_list ap) {
   return SQLITE_OK;
 }
 
-int rt_db_bind(rt_db *db, int q, sqlite3_stmt **out, const char *fmt, ...) {
+int rt_db_vbind(rt_db *db, int q, sqlite3_stmt **out, const char *fmt, va_list ap) {
   int rc = stmt_get(db, q, out);
-  if (rc != SQLITE_OK) return rc;
+  return rc == SQLITE_OK ? bind_va(*out, fmt, ap) : rc;
+}
+
+int rt_db_bind(rt_db *db, int q, sqlite3_stmt **out, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  rc = bind_va(*out, fmt, ap);
+  int rc = rt_db_vbind(db, q, out, fmt, ap);
   va_end(ap);
   return rc;
 }
@@ -65,9 +70,8 @@ int rt_db_end(sqlite3_stmt *st, int rc) {
 }
 
 /* Bind + step once; the statement stays on its row for the caller. */
-static int step_va(rt_db *db, int q, sqlite3_stmt **st, bool *row, const char *fmt, va_list ap) {
-  int rc = stmt_get(db, q, st);
-  if (rc == SQLITE_OK) rc = bind_va(*st, fmt, ap);
+int rt_db_vstep(rt_db *db, int q, sqlite3_stmt **st, bool *row, const char *fmt, va_list ap) {
+  int rc = rt_db_vbind(db, q, st, fmt, ap);
   if (rc != SQLITE_OK) return rc;
   rc = sqlite3_step(*st);
   *row = rc == SQLITE_ROW;
@@ -81,7 +85,7 @@ int rt_db_run(rt_db *db, int q, const char *fmt, ...) {
   bool row = false;
   va_list ap;
   va_start(ap, fmt);
-  int rc = step_va(db, q, &st, &row, fmt, ap);
+  int rc = rt_db_vstep(db, q, &st, &row, fmt, ap);
   va_end(ap);
   if (st) sqlite3_reset(st);
   return rc;
@@ -92,7 +96,7 @@ int rt_db_get_i64(rt_db *db, int q, int64_t *out, bool *found, const char *fmt, 
   bool row = false;
   va_list ap;
   va_start(ap, fmt);
-  int rc = step_va(db, q, &st, &row, fmt, ap);
+  int rc = rt_db_vstep(db, q, &st, &row, fmt, ap);
   va_end(ap);
   if (rc == SQLITE_OK && row) *out = sqlite3_column_int64(st, 0);
   if (found) *found = rc == SQLITE_OK && row;
@@ -105,7 +109,7 @@ int rt_db_get_blob(rt_db *db, int q, void *out, size_t size, bool *found, const 
   bool row = false;
   va_list ap;
   va_start(ap, fmt);
-  int rc = step_va(db, q, &st, &row, fmt, ap);
+  int rc = rt_db_vstep(db, q, &st, &row, fmt, ap);
   va_end(ap);
   if (rc == SQLITE_OK && row &&
       rt_db_unpack(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), out, size) != 0)
@@ -160,6 +164,28 @@ int rt_db_unpack(const void *blob, size_t bn, void *out, size_t n) {
   return i == bn && j == n ? 0 : -1;
 }
 
+int64_t rt_db_state_layout(uint64_t manual) {
+  const uint64_t parts[] = {manual,            sizeof(proto_order),    sizeof(proto_stock),
+                            sizeof(proto_sku), sizeof(proto_settings), PROTO_MS__COUNT,
+                            PROTO_SET__COUNT,  PROTO_ITEMS_MAX,        PROTO_SEEN_MAX};
+  uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a, a part at a time */
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    h ^= parts[i];
+    h *= UINT64_C(0x100000001b3);
+  }
+  return (int64_t)(h >> 1);
+}
+
+int rt_db_recount(sqlite3_stmt *st, proto_stock *s) {
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *origin = (const char *)sqlite3_column_text(st, 0);
+    proto_stock_add_delta(s, origin ? origin : "", (uint64_t)sqlite3_column_int64(st, 1),
+                          sqlite3_column_int64(st, 2));
+  }
+  return rt_db_end(st, rc);
+}
+
 /* ---- open ------------------------------------------------------------------- */
 
 /* First row of a one-column PRAGMA as text into buf. */
@@ -182,16 +208,16 @@ static int fail(rt_db *db, int rc, const char *what, char *err, size_t cap) {
   return rc;
 }
 
-static int verify(rt_db *db, const char *path, char *err, size_t cap) {
+static int verify(rt_db *db, const char *path, const char *recovery, char *err, size_t cap) {
   char res[200];
   int rc = pragma_text(db, "PRAGMA quick_check", res, sizeof res);
   if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_CORRUPT && (rc & 0xff) != SQLITE_NOTADB)
     return fail(db, rc, "quick_check", err, cap);
   if (rc == SQLITE_OK && strcmp(res, "ok") == 0) return SQLITE_OK;
   snprintf(err, cap,
-           "database %s is corrupt (%s); refusing to start: move the file aside and restart "
-           "(see the docs on recovery)",
-           path, rc == SQLITE_OK ? res : sqlite3_errmsg(db->h));
+           "database %s is corrupt (%s); refusing to start: move the file aside and restart (%s)",
+           path, rc == SQLITE_OK ? res : sqlite3_errmsg(db->h),
+           recovery ? recovery : "see the docs on recovery");
   return SQLITE_CORRUPT;
 }
 
@@ -238,8 +264,8 @@ static int migrate(rt_db *db, char *err, size_t cap) {
   return SQLITE_OK;
 }
 
-int rt_db_open(rt_db *db, const rt_db_schema *schema, const char *path, int busy_timeout_ms,
-               char *err, size_t cap) {
+int rt_db_open_with(rt_db *db, const rt_db_schema *schema, const char *path,
+                    const rt_db_open_opts *o, char *err, size_t cap) {
   memset(db, 0, sizeof *db);
   db->schema = schema;
   db->st = calloc(schema->n_sql ? schema->n_sql : 1, sizeof *db->st);
@@ -253,11 +279,19 @@ int rt_db_open(rt_db *db, const rt_db_schema *schema, const char *path, int busy
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) fail(db, rc, path, err, cap);
   if (rc == SQLITE_OK) sqlite3_extended_result_codes(db->h, 1);
-  if (rc == SQLITE_OK) rc = verify(db, path, err, cap);
-  if (rc == SQLITE_OK) rc = pragmas(db, busy_timeout_ms, err, cap);
+  if (rc == SQLITE_OK && o->first_sql && (rc = rt_db_exec(db, o->first_sql)) != SQLITE_OK)
+    fail(db, rc, o->first_sql, err, cap);
+  if (rc == SQLITE_OK) rc = verify(db, path, o->recovery, err, cap);
+  if (rc == SQLITE_OK) rc = pragmas(db, o->busy_timeout_ms, err, cap);
   if (rc == SQLITE_OK) rc = migrate(db, err, cap);
   if (rc != SQLITE_OK) rt_db_close(db);
   return rc;
+}
+
+int rt_db_open(rt_db *db, const rt_db_schema *schema, const char *path, int busy_timeout_ms,
+               char *err, size_t cap) {
+  const rt_db_open_opts o = {.busy_timeout_ms = busy_timeout_ms};
+  return rt_db_open_with(db, schema, path, &o, err, cap);
 }
 
 void rt_db_close(rt_db *db) {

@@ -26,6 +26,7 @@
   X(TOKEN_USED,    "token_used",    "claim token already used by another key")     \
   X(TOKEN_EXPIRED, "token_expired", "claim token expired")                         \
   X(RATE,          "rate_limited",  "too many requests for this serial")           \
+  X(UNASSIGNED,    "unassigned",    "serial not assigned to a store yet")          \
   X(REVOKED,       "revoked",       "certificate revoked")                         \
   X(NOTFOUND,      "not_found",     "no such object")                              \
   X(EXISTS,        "exists",        "already exists")                              \

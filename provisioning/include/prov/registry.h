@@ -114,6 +114,13 @@ int prov_registry_revoke_cert(prov_registry *r, const char *cert_serial, const c
  * serial, or NULL). */
 int prov_registry_revoke_device(prov_registry *r, const char *device_serial, const char *keep,
                                 const char *reason, int64_t now_ms, int *n, prov_err *err);
+/* After issuing `keep` (a cert serial) for (key_hash, cn) to a device:
+ * revoke its other valid certificates for another key or another CN
+ * ("superseded"); earlier ones for the same key and CN (renewals) stay valid
+ * until they expire, so a box switches over without a gap. */
+int prov_registry_revoke_superseded(prov_registry *r, const char *device_serial, const char *keep,
+                                    const char *key_hash, const char *cn, int64_t now_ms, int *n,
+                                    prov_err *err);
 /* Revoke every valid certificate whose CN is cn (e.g. a store's boxes). */
 int prov_registry_revoke_cn(prov_registry *r, const char *cn, const char *reason, int64_t now_ms,
                             int *n, prov_err *err);

@@ -1,7 +1,7 @@
 /* rt/db.h - the SQLite conventions of storenode and hq in one place: open +
  * verify + pragmas + forward migrations, a cache of prepared statements
- * indexed by the program's own enum, binding by a format string, and the
- * packed state BLOBs.
+ * indexed by the program's own enum, binding by a format string, the
+ * packed state BLOBs with their layout fingerprint, and the stock recount.
  *
  * Every function returns an SQLite result code (SQLITE_OK on success; the
  * step results SQLITE_ROW/SQLITE_DONE are folded into SQLITE_OK where noted)
@@ -21,11 +21,13 @@
 #define RT_DB_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "proto/buf.h"
+#include "proto/stock.h"
 
 typedef struct rt_db_schema {
   const char *program;             /* "hq": named in refusals */
@@ -45,6 +47,18 @@ typedef struct rt_db {
  * failure nothing is left open, db is zeroed and err says why. */
 int rt_db_open(rt_db *db, const rt_db_schema *schema, const char *path, int busy_timeout_ms,
                char *err, size_t cap);
+/* rt_db_open with the knobs a program may need; a zeroed struct is
+ * rt_db_open(..., 0, ...). */
+typedef struct rt_db_open_opts {
+  int busy_timeout_ms;
+  const char *first_sql;           /* NULL, or run right after opening, before
+                                      quick_check reads the whole file (storenode:
+                                      a smaller page cache, docs/performance.md) */
+  const char *recovery;            /* why moving a corrupt file aside is safe, for
+                                      the refusal; NULL: "see the docs on recovery" */
+} rt_db_open_opts;
+int rt_db_open_with(rt_db *db, const rt_db_schema *schema, const char *path,
+                    const rt_db_open_opts *o, char *err, size_t cap);
 /* Finalise the statements and close; a zeroed db is fine. */
 void rt_db_close(rt_db *db);
 /* Run SQL text without results (BEGIN, SAVEPOINT, ...). */
@@ -68,6 +82,12 @@ int rt_db_get_blob(rt_db *db, int q, void *out, size_t size, bool *found, const 
 /* After the caller's own sqlite3_step loop: reset st; SQLITE_OK when the
  * final rc was DONE or ROW, else rc. */
 int rt_db_end(sqlite3_stmt *st, int rc);
+/* va_list forms, for a program's own variadic wrappers (its error mapping).
+ * rt_db_vstep binds and steps once: *row (required) says whether the
+ * statement stands on a row for the caller to read.  Either way the caller
+ * resets *out afterwards (NULL if the statement could not be prepared). */
+int rt_db_vbind(rt_db *db, int q, sqlite3_stmt **out, const char *fmt, va_list ap);
+int rt_db_vstep(rt_db *db, int q, sqlite3_stmt **out, bool *row, const char *fmt, va_list ap);
 /* The SQL text of statement q (for messages). */
 const char *rt_db_sql(const rt_db *db, int q);
 
@@ -78,5 +98,17 @@ const char *rt_db_sql(const rt_db *db, int q);
  * the blob decodes to exactly n bytes. */
 int rt_db_pack(const void *p, size_t n, proto_buf *out);
 int rt_db_unpack(const void *blob, size_t bn, void *out, size_t n);
+/* Fingerprint of the packed layout: the proto state structs' sizes and
+ * table sizes, mixed with the program's `manual` version (bumped when a
+ * struct changes meaning without changing size).  A program keeps it in its
+ * meta table; a binary that finds another value replays its log, since the
+ * state is a pure function of the set of events.  Never negative. */
+int64_t rt_db_state_layout(uint64_t manual);
+
+/* The recount of proto/stock.h: step st, whose rows are (origin, seq, delta)
+ * of every delta the program holds for s's SKU, to its end, re-adding each
+ * with proto_stock_add_delta() (which skips those the winning count covers).
+ * Returns rt_db_end(st, the last step's rc). */
+int rt_db_recount(sqlite3_stmt *st, proto_stock *s);
 
 #endif
