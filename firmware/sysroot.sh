@@ -59,11 +59,11 @@ sysroot_hash() {
 # keep) and can clear the host's update hooks, which must not run for a
 # foreign, private package list.
 sysroot_apt_conf() {
-  local apt="$1"
+  local aptdir="$1"
   cat <<EOF
-Dir::State "$apt/state";
-Dir::State::status "$apt/status";
-Dir::Cache "$apt/cache";
+Dir::State "$aptdir/state";
+Dir::State::status "$aptdir/status";
+Dir::Cache "$aptdir/cache";
 APT::Architecture "arm64";
 #clear APT::Architectures;
 APT::Architectures { "arm64"; };
@@ -94,23 +94,27 @@ sysroot_fix_links() {
 
 # sysroot_make DIR APTDIR HASH: download, unpack, check, move into place.
 sysroot_make() {
-  local dir="$1" apt="$2" hash="$3"
+  local dir="$1" aptdir="$2" hash="$3"
   local new="$dir.new"
-  mkdir -p "$apt/state/lists/partial" "$apt/cache/archives/partial"
-  : >"$apt/status"
-  sysroot_apt_conf "$apt" >"$apt/apt.conf"
-  local -a aptget=(apt-get -c "$apt/apt.conf" -q -y -o Dpkg::Use-Pty=0)
+  mkdir -p "$aptdir/state/lists/partial" "$aptdir/cache/archives/partial"
+  : >"$aptdir/status"
+  sysroot_apt_conf "$aptdir" >"$aptdir/apt.conf"
+  local -a aptget=(apt-get -c "$aptdir/apt.conf" -q -y -o Dpkg::Use-Pty=0)
 
-  retail_log "arm64 sysroot: fetching Debian's arm64 package lists (private apt in ${apt#"$RETAIL_ROOT"/})"
-  retail_run_logged "$apt/update.log" "${aptget[@]}" update || return
+  retail_log "arm64 sysroot: fetching Debian's arm64 package lists (private apt in ${aptdir#"$RETAIL_ROOT"/})"
+  # A broken third-party source fails the update but not a download from
+  # Debian's lists: go on, and let the download decide (as deps.sh does).
+  if ! "${aptget[@]}" update >"$aptdir/update.log" 2>&1; then
+    retail_warn "arm64 sysroot: apt-get update reported errors (see $aptdir/update.log); trying the download anyway"
+  fi
   # Only what this list resolves to today gets unpacked: drop older downloads.
-  rm -f "$apt"/cache/archives/*.deb
-  retail_run_logged "$apt/download.log" "${aptget[@]}" install --download-only \
+  rm -f "$aptdir"/cache/archives/*.deb
+  retail_run_logged "$aptdir/download.log" "${aptget[@]}" install --download-only \
     "${RETAIL_DEPS_ARM64_SYSROOT[@]}" || return
 
   local -a debs
-  mapfile -t debs < <(find "$apt/cache/archives" -maxdepth 1 -name '*.deb' | sort)
-  ((${#debs[@]} > 0)) || retail_die "arm64 sysroot: apt downloaded nothing (see $apt/download.log)"
+  mapfile -t debs < <(find "$aptdir/cache/archives" -maxdepth 1 -name '*.deb' | sort)
+  ((${#debs[@]} > 0)) || retail_die "arm64 sysroot: apt downloaded nothing (see $aptdir/download.log)"
   rm -rf "$new"
   mkdir -p "$new"
   local deb
@@ -125,7 +129,7 @@ sysroot_make() {
   for f in lib/ld-linux-aarch64.so.1 usr/include/libwebsockets.h usr/include/lws_config.h \
     usr/include/sqlite3.h usr/include/mosquitto.h usr/include/mbedtls/version.h \
     usr/include/cjson/cJSON.h usr/include/cmocka.h; do
-    [[ -e "$new/$f" ]] || retail_die "arm64 sysroot: $f missing after unpacking (see $apt/download.log)"
+    [[ -e "$new/$f" ]] || retail_die "arm64 sysroot: $f missing after unpacking (see $aptdir/download.log)"
   done
 
   rm -rf "$dir"

@@ -120,3 +120,12 @@ export function startPolling({ store, onData, onError }) {
   round();
   return { now: round };
 }
+
+// A link printed by scripts/demo may carry the token as #token=...: adopt it
+// like a typed one and drop it from the address bar (and the history).
+(function adoptHashToken() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (!m) return;
+  setToken(decodeURIComponent(m[1]));
+  history.replaceState(null, '', location.pathname + location.search);
+})();

@@ -174,7 +174,8 @@ static int converse(session *s, long long deadline, prov_response *p, prov_err *
       until = mono_ms() + (p->retry_after_s > 0 ? p->retry_after_s : 30) * 1000;
       continue;
     }
-    rc = a == PROV_OK ? PROV_OK : prov_err_set(err, a, "refused by HQ: %s: %s", prov_err_wire(a), p->detail);
+    if (a != PROV_OK) rc = prov_err_set(err, a, "refused by HQ: %s: %s", prov_err_wire(a), p->detail);
+    break; /* issued or refused: this request is decided */
   }
   proto_buf_close(&msg);
   return rc;

@@ -2,11 +2,10 @@
  * (mosquitto_loop with a timeout) on the agent's only thread, MQTT v5, TLS
  * with the shared claim certificate.
  *
- * TLS: libmosquitto's own context (CA file, client certificate, peer and
- * host name verification), plus X509_V_FLAG_NO_CHECK_TIME on the
- * connection when the box's clock cannot be trusted, so a box that
- * believes it is 1970 still accepts a valid broker certificate.
- * Signature, chain and host name are still checked.
+ * TLS: our own OpenSSL context (tls_context), so that a box whose clock
+ * cannot be trusted checks the broker's certificate without its dates
+ * (X509_V_FLAG_NO_CHECK_TIME): a box that believes it is 1970 still
+ * connects.  Signature, chain and host name are always checked.
  *
  * Every wait is bounded by the caller's timeout and waits on the socket
  * (mosquitto_loop's select), never a fixed sleep.
@@ -19,6 +18,7 @@
 #include <mqtt_protocol.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <arpa/inet.h>
 
 #include "agent.h"
 
@@ -101,22 +101,45 @@ void agent_mq_close(agent_mq *m) {
   mosquitto_lib_cleanup();
 }
 
-static int tls_setup(agent_mq *m, const agent_mq_opts *o, prov_err *err) {
-  int rc = mosquitto_tls_set(m->mosq, o->cafile, NULL, o->certfile, o->keyfile, NULL);
-  if (rc != MOSQ_ERR_SUCCESS) return prov_err_set(err, PROV_ECONFIG, "mqtt: TLS files: %s", mosquitto_strerror(rc));
-  return PROV_OK;
+/* Our own TLS context, used as is (MOSQ_OPT_SSL_CTX without the library's
+ * defaults): CA, client certificate, peer verification with OpenSSL's own
+ * host name check, and X509_V_FLAG_NO_CHECK_TIME when the clock cannot be
+ * trusted.  Not libmosquitto's context + defaults: in 2.0.11 its verify
+ * callback finds no client on a caller's context (its TLS init is lazy) and
+ * refuses every certificate; and setting the flag on the connection after
+ * connect_async races with the broker's first answer. */
+static SSL_CTX *tls_context(const agent_mq_opts *o, prov_err *err) {
+  unsigned char ip[16];
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) return prov_err_set(err, PROV_ECRYPTO, "mqtt: TLS context"), NULL;
+  X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+  bool is_ip = inet_pton(AF_INET, o->host, ip) == 1 || inet_pton(AF_INET6, o->host, ip) == 1;
+  const char *what = NULL;
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) what = "TLS version";
+  else if (SSL_CTX_load_verify_locations(ctx, o->cafile, NULL) != 1) what = o->cafile;
+  else if (SSL_CTX_use_certificate_chain_file(ctx, o->certfile) != 1) what = o->certfile;
+  else if (SSL_CTX_use_PrivateKey_file(ctx, o->keyfile, SSL_FILETYPE_PEM) != 1 ||
+           SSL_CTX_check_private_key(ctx) != 1)
+    what = o->keyfile;
+  else if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, o->host)
+                  : X509_VERIFY_PARAM_set1_host(param, o->host, 0)) != 1)
+    what = "broker host name";
+  if (what) {
+    SSL_CTX_free(ctx);
+    return prov_err_set(err, PROV_ECONFIG, "mqtt: TLS: %s", what), NULL;
+  }
+  if (!o->check_time) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+  return ctx;
 }
 
-/* After connect_async the TLS handshake has begun but no server data has
- * been read: set the flag on this connection's SSL before the broker's
- * certificate arrives.  (A caller-made SSL_CTX, MOSQ_OPT_SSL_CTX, does not
- * work with libmosquitto 2.0.11: its verify callback then finds no client
- * and refuses every certificate.) */
-static int relax_time(agent_mq *m, prov_err *err) {
-  SSL *ssl = mosquitto_ssl_get(m->mosq);
-  if (!ssl) return prov_err_set(err, PROV_EIO, "mqtt: no TLS session to set up");
-  X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl), X509_V_FLAG_NO_CHECK_TIME);
-  return PROV_OK;
+static int tls_setup(agent_mq *m, const agent_mq_opts *o, prov_err *err) {
+  SSL_CTX *ctx = tls_context(o, err);
+  if (!ctx) return err ? err->code : PROV_ECONFIG;
+  int rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx);
+  SSL_CTX_free(ctx); /* the library holds its own reference */
+  return rc == MOSQ_ERR_SUCCESS ? PROV_OK : prov_err_set(err, PROV_ECONFIG, "mqtt: TLS: %s", mosquitto_strerror(rc));
 }
 
 int agent_mq_open(agent_mq **out, const agent_mq_opts *o, prov_err *err) {
@@ -142,8 +165,7 @@ int agent_mq_open(agent_mq **out, const agent_mq_opts *o, prov_err *err) {
   int mrc = mosquitto_connect_async(m->mosq, o->host, o->port, 30);
   if (mrc != MOSQ_ERR_SUCCESS)
     rc = prov_err_set(err, PROV_EIO, "mqtt: connect %s:%d: %s", o->host, o->port, mosquitto_strerror(mrc));
-  else if (!o->check_time)
-    rc = relax_time(m, err);
+
 done:
   if (rc != PROV_OK) agent_mq_close(m);
   else *out = m;

@@ -14,18 +14,24 @@
 # A new program for the box is added here.
 RETAIL_ARM64_BINARIES=(storenode storenode-provision storenode-update)
 
-# ctest name prefixes of the unit tests that run under qemu-aarch64: proto
-# (codec, merge, replication messages, clock), its MQTT runtime, the storenode
-# engine and the convergence simulator.  Not the integration and browser
-# tests (Node.js and chromium drive a storenode binary the host cannot exec),
-# nor hq (it runs at HQ, on amd64).  A new unit-test folder for code that
-# runs on the box adds its prefix here.
-RETAIL_ARM64_TESTS=(proto_ rt_ node_unit_ sim_converge)
+# The tests that run under qemu-aarch64, as ctest name patterns anchored at
+# the start of the name (a prefix, or a whole name ending in $): proto
+# (codec, merge, replication messages, clock), its runtime (MQTT bridge,
+# sd_notify), the storenode engine, the convergence simulator, and what the
+# box runs of firmware and provisioning: bundle verification, key + CSR +
+# certificate checks, the box's TLS client against the locked-down broker.
+# Not: tests that start an aarch64 program of the build themselves
+# (fw_update_agent, fw_rollout_mqtt, fw_storenode_notify, prov_agent: the
+# host cannot exec it without qemu), the integration and browser tests
+# (Node.js and chromium drive storenode), hq's and HQ-side tests (amd64).
+# New tests of code that runs on the box are added here.
+RETAIL_ARM64_TESTS=(proto_ rt_ node_unit_ sim_converge 'fw_bundle$' 'prov_pki$' 'prov_broker$')
 
 # Environment of the emulated ctest run.  The simulator keeps all its 50
 # seeds but runs 5,000 events per seed instead of 20,000: its cost grows
 # faster than linearly, and under qemu 20,000 take ~80 s of the pass's
 # ~95 s, 5,000 take ~11 s (below ~3,000 a seed may miss its coverage check).
+# shellcheck disable=SC2034 # used by scripts/test and firmware/build-arm64.sh
 RETAIL_ARM64_TEST_ENV=(RETAIL_SIM_EVENTS="${RETAIL_ARM64_SIM_EVENTS:-5000}")
 
 RETAIL_ARM64_TOOLCHAIN="$RETAIL_ROOT/firmware/cmake/aarch64-linux-gnu.cmake"
@@ -78,7 +84,7 @@ retail_arm64_strip() {
   done
 }
 
-# The tests of a configured build DIR that ctest would run with ARGS, one
+# The tests of a configured build DIR that ctest would list with ARGS, one
 # name per line.
 retail__arm64_names() {
   local dir="$1"

@@ -36,6 +36,7 @@ RETAIL_DEPS_ARM64=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user)
 # packages of RETAIL_DEPS_BUILD for the box, and libssl-dev (the provisioning
 # agent's TLS, also a dependency of libwebsockets-dev); apt adds their
 # dependencies.
+# shellcheck disable=SC2034 # used by firmware/sysroot.sh
 RETAIL_DEPS_ARM64_SYSROOT=(
   libc6-dev libsqlite3-dev libmosquitto-dev libwebsockets-dev
   libmbedtls-dev libcjson-dev libcmocka-dev libssl-dev

@@ -10,7 +10,8 @@
 //             POST again (same idempotency key: the same order), a reminder
 //             (催单) or a cancellation;
 //   platform  the delivery platform's rider events through HQ's rider
-//             endpoint: assigned (name, ETA), arrived, delivered;
+//             endpoint, once the store accepted: assigned (name, ETA),
+//             arrived, delivered after the handoff;
 //   staff     one simulated clerk per store on a tablet WebSocket
 //             (staff.mjs) works about two orders in three: accept, prepare,
 //             ready, then complete with the customer's pickup code or hand
@@ -203,11 +204,10 @@ class Simulator {
     this.log.info(`retry  #${rec.n} same idempotency key → ${same ? `the same order ${rec.id}, not a second one` : `UNEXPECTED ${again.status} ${again.text}`}`);
   }
 
-  // What happens to an order besides the store's work: rider, reminders,
-  // cancellations.
+  // What happens to an order besides the store's work: reminders,
+  // cancellations, a person's orders taken over.
   plan(rec) {
     const p = this.pace;
-    if (rec.kind === 'delivery') this.later(p.riderAssign, () => this.riderAssigned(rec));
     if (rec.bot) {
       if (this.rand.chance(p.pRemind)) this.later(p.remind, () => this.remind(rec, '顾客催单'));
       if (this.rand.chance(p.pCancel)) this.later(p.cancel, () => this.cancel(rec, this.rand.pick(CANCEL_REASONS)));
@@ -306,7 +306,11 @@ class Simulator {
     const o = this.tablet.get(rec.id);
     if (!o || rec.finished) return;
     const p = this.pace;
-    if (o.status === 'picked_up' && rec.kind === 'delivery') this.step(rec, 'delivered', p.delivered, () => this.delivered(rec));
+    if (rec.kind === 'delivery') {
+      // The platform sends a rider once the store accepted the order.
+      if (OPEN.has(o.status) && o.status !== 'dispatched') this.step(rec, 'rider', p.riderAssign, () => this.riderAssigned(rec));
+      if (o.status === 'picked_up') this.step(rec, 'delivered', p.delivered, () => this.delivered(rec));
+    }
     if (ENDED.has(o.status)) return this.finish(rec, o);
     if (!rec.bot) return this.human(rec, o);
     switch (o.status) {

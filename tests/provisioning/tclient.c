@@ -7,6 +7,8 @@
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -67,6 +69,24 @@ static bool pump_until(tclient *c, bool *flag, int timeout_ms) {
   return *flag;
 }
 
+/* As the agent does (provisioning/agent/mq.c): our own TLS context with
+ * OpenSSL's host check and X509_V_FLAG_NO_CHECK_TIME. */
+static int no_time_ctx(tclient *c, const tc_opts *o) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) return -1;
+  X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+  int ok = SSL_CTX_load_verify_locations(ctx, o->cafile, NULL) == 1 &&
+           SSL_CTX_use_certificate_chain_file(ctx, o->certfile) == 1 &&
+           SSL_CTX_use_PrivateKey_file(ctx, o->keyfile, SSL_FILETYPE_PEM) == 1 &&
+           X509_VERIFY_PARAM_set1_ip_asc(param, "127.0.0.1") == 1;
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+  if (ok) ok = mosquitto_int_option(c->m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0) == MOSQ_ERR_SUCCESS &&
+               mosquitto_void_option(c->m, MOSQ_OPT_SSL_CTX, ctx) == MOSQ_ERR_SUCCESS;
+  SSL_CTX_free(ctx);
+  return ok ? 0 : -1;
+}
+
 int tc_connect(tclient *c, const tc_opts *o) {
   mosquitto_property *props = NULL;
   memset(c, 0, sizeof *c);
@@ -80,7 +100,10 @@ int tc_connect(tclient *c, const tc_opts *o) {
   mosquitto_publish_v5_callback_set(c->m, on_publish);
   mosquitto_message_v5_callback_set(c->m, on_message);
   if (o->username) mosquitto_username_pw_set(c->m, o->username, NULL);
-  if (mosquitto_tls_set(c->m, o->cafile, NULL, o->certfile, o->keyfile, NULL) != MOSQ_ERR_SUCCESS) return -1;
+  if (!o->no_time_check &&
+      mosquitto_tls_set(c->m, o->cafile, NULL, o->certfile, o->keyfile, NULL) != MOSQ_ERR_SUCCESS)
+    return -1;
+  if (o->no_time_check && no_time_ctx(c, o) != 0) return -1;
   if (o->session_expiry_s)
     mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, (uint32_t)o->session_expiry_s);
   int rc = mosquitto_connect_bind_v5(c->m, "127.0.0.1", o->port, 30, NULL, props);

@@ -35,6 +35,7 @@ typedef struct tc_opts {
   const char *username;                      /* sent in CONNECT (ignored by the broker) */
   bool clean_start;
   int session_expiry_s;
+  bool no_time_check;                        /* accept a broker certificate outside its dates */
 } tc_opts;
 
 /* Connect and wait for the CONNACK: 0 accepted; -1 refused or the link

@@ -98,7 +98,7 @@ static int group_teardown(void **state) {
 /* Connect with an identity's files; fails the test if refused. */
 static void connect_as(tclient *c, const char *crt, const char *key, const char *id, bool clean,
                        int expiry) {
-  tc_opts o = {W->b.port, id, W->f.ca_crt, crt, key, NULL, clean, expiry};
+  tc_opts o = {.port = W->b.port, .client_id = id, .cafile = W->f.ca_crt, .certfile = crt, .keyfile = key, .username = NULL, .clean_start = clean, .session_expiry_s = expiry};
   if (tc_connect(c, &o) != 0) {
     test_broker_dump_log(&W->b);
     fail_msg("%s could not connect (connack %d, rc %d)", crt, c->connack, c->disconnect_rc);
@@ -145,7 +145,7 @@ static void test_store_reads_only_its_own_topics(void **state) {
 
 static void test_username_in_connect_is_ignored(void **state) {
   tclient hq, a;
-  tc_opts o = {W->b.port, "hq", W->f.ca_crt, W->s1.crt, W->s1.key, PROV_HQ_IDENTITY, true, 0};
+  tc_opts o = {.port = W->b.port, .client_id = "hq", .cafile = W->f.ca_crt, .certfile = W->s1.crt, .keyfile = W->s1.key, .username = PROV_HQ_IDENTITY, .clean_start = true, .session_expiry_s = 0};
   connect_hq(&hq);
   assert_int_equal(tc_sub(&hq, "retail/v1/stores/+/up/#"), 1);
   assert_int_equal(tc_connect(&a, &o), 0); /* claims to be hq; the certificate says store-001 */
@@ -198,7 +198,7 @@ static void test_client_id_cannot_take_over_a_session(void **state) {
 
 static void expect_refused(const char *what, const char *crt, const char *key) {
   tclient c;
-  tc_opts o = {W->b.port, "x", W->f.ca_crt, crt, key, NULL, true, 0};
+  tc_opts o = {.port = W->b.port, .client_id = "x", .cafile = W->f.ca_crt, .certfile = crt, .keyfile = key, .username = NULL, .clean_start = true, .session_expiry_s = 0};
   if (tc_connect(&c, &o) == 0) {
     tc_close(&c);
     fail_msg("%s: the broker accepted the connection", what);
