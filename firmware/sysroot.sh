@@ -8,10 +8,11 @@
 #   --refresh   rebuild even when the stamp says it is up to date (to pick up
 #               new package versions from the mirror)
 #
-# Why a sysroot: libwebsockets-dev is not Multi-Arch: same (its lws_config.h
-# differs per architecture), so libwebsockets-dev:arm64 cannot be installed
-# beside the host's libwebsockets-dev:amd64.  Instead Debian bookworm's arm64
-# packages are unpacked into DIR with `dpkg-deb -x`; nothing is installed.
+# Why a sysroot: libwebsockets-dev:arm64 cannot be installed beside the
+# host's libwebsockets-dev:amd64 (both ship /usr/include/lws_config.h, with
+# different contents, so dpkg refuses the second instance).  Instead Debian
+# bookworm's arm64 packages are unpacked into DIR with `dpkg-deb -x`;
+# nothing is installed.
 #
 # How, without touching the host's apt or dpkg state (and without root): a
 # private apt in DIR.apt/ (its own lists, cache and an empty dpkg status, the

@@ -347,9 +347,9 @@ int node_server_create(node_server **out, const node_config *cfg, const node_log
   node_logf(lg, NODE_LOG_INFO, "listening", "addr=%s port=%d store=%s db=%s feed=%llu dev_inject=%s",
             cfg->http_addr, s->port, cfg->store_id, cfg->db_path,
             (unsigned long long)node_engine_feed(s->eng), cfg->dev_inject ? "true" : "false");
+  rt_sd_notify("READY=1"); /* Type=notify: started means listening */
   s->watchdog_us = (lws_usec_t)(rt_sd_watchdog_usec() / 2);
   if (s->watchdog_us > 0) watchdog_cb(&s->sul_watchdog);
-  rt_sd_notify("READY=1"); /* Type=notify: started means listening */
   *out = s;
   return NODE_OK;
 }

@@ -119,7 +119,8 @@ static int transition(fwa *a, fw_state next, fw_err *err) {
   a->st.seq++;
   rc = fwa_state_save(a->cfg->state_dir, &a->st, err);
   if (rc != FW_OK) return rc;
-  rt_logf(a->log, next == FW_ST_FAILED ? RT_LOG_WARN : RT_LOG_INFO, "update state", "state=%s version=%s seq=%llu%s%s",
+  rt_logf(a->log, next == FW_ST_FAILED ? RT_LOG_WARN : RT_LOG_INFO, "update state",
+          "state=%s version=%s seq=%llu%s%s",
           fw_state_name(next), a->st.offer.version, (unsigned long long)a->st.seq,
           a->st.error[0] && (next == FW_ST_FAILED || next == FW_ST_ROLLBACK) ? " error=" : "",
           next == FW_ST_FAILED || next == FW_ST_ROLLBACK ? a->st.error : "");

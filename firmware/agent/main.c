@@ -15,7 +15,8 @@
  * configuration, 3 could not run (key, state, I/O).
  *
  * Test hooks (environment): STORENODE_UPDATE_TEST_KILL_AT=<state> makes the
- * agent SIGKILL itself right after persisting that state;
+ * agent SIGKILL itself right after persisting that state (health_check: also
+ * inside every health check, after counting the attempt);
  * STORENODE_UPDATE_TEST_KILL_AFTER_BYTES=N after N payload bytes are on disk.
  * File-scope g_stop is the one global: a signal handler has no context.
  */
@@ -128,7 +129,8 @@ static int load_config(const cli *c, fwa_cfg *cfg) {
     if (apply_sets(c, cfg, msg, sizeof msg) != 0) goto bad;
     memcpy(node_config, cfg->node_config, sizeof node_config);
   }
-  if (!cfg->mqtt_client_id[0]) snprintf(cfg->mqtt_client_id, sizeof cfg->mqtt_client_id, "storenode-update-%s", cfg->store_id);
+  if (!cfg->mqtt_client_id[0])
+    snprintf(cfg->mqtt_client_id, sizeof cfg->mqtt_client_id, "storenode-update-%s", cfg->store_id);
   return 0;
 bad:
   fprintf(stderr, "storenode-update: %s\n", msg);
@@ -170,7 +172,8 @@ static int cmd_apply(fwa *a, const char *file, fw_err *err) {
   rc = fwa_run(a); /* an update left in flight finishes first */
   if (rc == FW_OK) rc = fwa_take_offer(a, &o, &taken, err);
   fw_offer_free(&o);
-  if (rc == FW_OK && !taken) rt_logf(a->log, RT_LOG_INFO, "offer already handled", "state=%s", fw_state_name(a->st.state));
+  if (rc == FW_OK && !taken)
+    rt_logf(a->log, RT_LOG_INFO, "offer already handled", "state=%s", fw_state_name(a->st.state));
   if (rc == FW_OK && taken) rc = fwa_run(a);
   return rc;
 }

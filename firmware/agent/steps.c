@@ -90,7 +90,8 @@ static int dl_head(void *ctx, const fwa_http_resp *resp, fw_err *err) {
 static int dl_sink(void *ctx, const void *data, size_t n, fw_err *err) {
   dl *d = ctx;
   if (d->have + n > d->total)
-    return fw_err_set(err, FW_EDOWNLOAD, "server sends more than the signed %llu bytes", (unsigned long long)d->total);
+    return fw_err_set(err, FW_EDOWNLOAD, "server sends more than the signed %llu bytes",
+                      (unsigned long long)d->total);
   if (write_all(d->fd, data, n) != 0) return fw_err_set(err, FW_EIO, "%s: %s", PART, strerror(errno));
   d->have += n;
   if (d->have - d->synced >= SYNC_EVERY) {

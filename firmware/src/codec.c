@@ -293,7 +293,7 @@ int fw_offer_decode(const char *json, size_t len, fw_offer *o, fw_err *err) {
 int fw_offer_copy(fw_offer *dst, const fw_offer *src, fw_err *err) {
   char *m = malloc(src->manifest_len + 1);
   if (!m) return fw_err_set(err, FW_ENOMEM, "offer: out of memory");
-  memcpy(m, src->manifest, src->manifest_len);
+  if (src->manifest_len) memcpy(m, src->manifest, src->manifest_len);
   m[src->manifest_len] = '\0';
   *dst = *src;
   dst->manifest = m;

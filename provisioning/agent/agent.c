@@ -73,14 +73,15 @@ static bool clock_trusted(const proto_buf *ca) {
   memset(&tx, 0, sizeof tx);
   int st = adjtimex(&tx);
   if (st == -1 || st == TIME_ERROR || (tx.status & STA_UNSYNC)) return false;
-  return prov_cert_info_get(ca->data, ca->len, &ci, NULL) == PROV_OK && time(NULL) >= ci.not_before_s;
+  return prov_cert_info_get(ca->data, ca->len, &ci, NULL) == PROV_OK &&
+         time(NULL) >= ci.not_before_s;
 }
 
 /* Is HQ's answer a certificate for us: chains to the factory CA (dates not
  * checked: our clock may be wrong), our key, our serial, CN = store. */
 static int check_issued(run *r, const prov_response *p, prov_cert_info *ci, prov_err *err) {
-  int rc = prov_cert_verify(p->cert_pem.data, p->cert_pem.len, r->factory_ca.data, r->factory_ca.len,
-                            false, err);
+  int rc = prov_cert_verify(p->cert_pem.data, p->cert_pem.len, r->factory_ca.data,
+                            r->factory_ca.len, false, err);
   if (rc == PROV_OK) rc = prov_cert_info_get(p->cert_pem.data, p->cert_pem.len, ci, err);
   if (rc != PROV_OK) return rc;
   if (strcmp(ci->key_hash, r->key_hash) != 0)
@@ -120,8 +121,8 @@ static int send_request(session *s, prov_err *err) {
     rc = agent_mq_publish(s->mq, s->req_topic, json.data, json.len,
                           (int)s->r->c->response_wait_s * 1000, err);
   if (rc == PROV_OK)
-    rt_logf(s->r->lg, RT_LOG_INFO, "request sent", "serial=%s nonce=%s token=%s", q.serial, s->nonce,
-            q.claim_token[0] ? "yes" : "no");
+    rt_logf(s->r->lg, RT_LOG_INFO, "request sent", "serial=%s nonce=%s token=%s", q.serial,
+            s->nonce, q.claim_token[0] ? "yes" : "no");
   prov_request_close(&q);
   proto_buf_close(&json);
   return rc;
@@ -131,21 +132,25 @@ static int send_request(session *s, prov_err *err) {
  * code, or -1 for a message that is not for this request. */
 static int read_answer(session *s, const proto_buf *msg, prov_response *p) {
   prov_err e = {0};
+  char esc[sizeof e.msg + 32];
   prov_cert_info ci;
   if (prov_response_decode(msg->data, msg->len, p, &e) != PROV_OK) {
-    rt_logf(s->r->lg, RT_LOG_WARN, "answer ignored", "why=\"%s\"", e.msg);
+    rt_logf(s->r->lg, RT_LOG_WARN, "answer ignored", "why=\"%s\"",
+            rt_log_esc(esc, sizeof esc, e.msg));
     return -1;
   }
   if (p->status == PROV_ISSUED) {
     if (check_issued(s->r, p, &ci, &e) == PROV_OK) return PROV_OK;
-    rt_logf(s->r->lg, RT_LOG_WARN, "certificate refused", "why=\"%s\"", e.msg);
+    rt_logf(s->r->lg, RT_LOG_WARN, "certificate refused", "why=\"%s\"",
+            rt_log_esc(esc, sizeof esc, e.msg));
     return -1;
   }
   if (strcmp(p->nonce, s->nonce) != 0) return -1;
   s->retry_after_s = p->retry_after_s;
-  rt_logf(s->r->lg, p->status == PROV_PENDING ? RT_LOG_INFO : RT_LOG_WARN,
-          p->status == PROV_PENDING ? "pending: waiting for HQ to assign this box" : "refused by HQ",
-          "reason=%s retry_after_s=%lld", prov_err_wire(p->reason), (long long)p->retry_after_s);
+  rt_logf(
+      s->r->lg, p->status == PROV_PENDING ? RT_LOG_INFO : RT_LOG_WARN,
+      p->status == PROV_PENDING ? "pending: waiting for HQ to assign this box" : "refused by HQ",
+      "reason=%s retry_after_s=%lld", prov_err_wire(p->reason), (long long)p->retry_after_s);
   return p->status == PROV_PENDING ? PROV_EUNASSIGNED : p->reason;
 }
 
@@ -174,7 +179,8 @@ static int converse(session *s, long long deadline, prov_response *p, prov_err *
       until = mono_ms() + (p->retry_after_s > 0 ? p->retry_after_s : 30) * 1000;
       continue;
     }
-    if (a != PROV_OK) rc = prov_err_set(err, a, "refused by HQ: %s: %s", prov_err_wire(a), p->detail);
+    if (a != PROV_OK)
+      rc = prov_err_set(err, a, "refused by HQ: %s: %s", prov_err_wire(a), p->detail);
     break; /* issued or refused: this request is decided */
   }
   proto_buf_close(&msg);
@@ -201,6 +207,7 @@ static int request_loop(run *r, const proto_buf *csr, prov_response *p, prov_err
   const agent_config *c = r->c;
   long long deadline = c->max_wait_s ? mono_ms() + c->max_wait_s * 1000 : 0;
   double backoff = (double)c->retry_min_s;
+  char esc[300];
   for (int attempt = 1;; attempt++) {
     int64_t hint = 0;
     int rc = one_session(r, csr, deadline, p, &hint, err);
@@ -210,8 +217,9 @@ static int request_loop(run *r, const proto_buf *csr, prov_response *p, prov_err
     double wait = hint > 0 ? (double)hint : backoff * (0.5 + j / 510.0); /* 0.5x .. 1x */
     if (wait > (double)c->retry_max_s) wait = (double)c->retry_max_s;
     backoff = backoff * 2 > (double)c->retry_max_s ? (double)c->retry_max_s : backoff * 2;
-    rt_logf(r->lg, RT_LOG_WARN, "provisioning attempt failed", "attempt=%d err=%s why=\"%s\" retry_in_s=%.1f",
-            attempt, prov_err_wire(rc), err ? err->msg : "", wait);
+    rt_logf(r->lg, RT_LOG_WARN, "provisioning attempt failed",
+            "attempt=%d err=%s why=\"%s\" retry_in_s=%.1f", attempt, prov_err_wire(rc),
+            rt_log_esc(esc, sizeof esc, err ? err->msg : ""), wait);
     if (deadline && mono_ms() + (long long)(wait * 1000) >= deadline)
       return prov_err_set(err, PROV_ETIMEOUT, "gave up after max_wait_s=%lld (last: %s)",
                           (long long)c->max_wait_s, prov_err_wire(rc));
@@ -266,7 +274,8 @@ static int finish(run *r, const prov_response *p, prov_err *err) {
     rt_logf(r->lg, RT_LOG_INFO, "provisioned", "store=%s cert_serial=%s not_after_s=%lld config=%s",
             p->store_id, ci.cert_serial, (long long)ci.not_after_s, r->c->node_config);
   if (rc == PROV_OK && p->ca_pem.len &&
-      (p->ca_pem.len != r->factory_ca.len || memcmp(p->ca_pem.data, r->factory_ca.data, p->ca_pem.len)))
+      (p->ca_pem.len != r->factory_ca.len ||
+       memcmp(p->ca_pem.data, r->factory_ca.data, p->ca_pem.len)))
     rt_logf(r->lg, RT_LOG_WARN, "HQ sent another CA certificate; keeping the factory one", NULL);
   return rc;
 }
@@ -284,20 +293,25 @@ static bool still_good(run *r, bool renew) {
             strcmp(ci.key_hash, r->key_hash) == 0;
   proto_buf_close(&pem);
   if (!ok) {
-    rt_logf(r->lg, RT_LOG_WARN, "certificate unusable: asking HQ again", "why=\"%s\"", e.msg);
+    char esc[sizeof e.msg + 32];
+    rt_logf(r->lg, RT_LOG_WARN, "certificate unusable: asking HQ again", "why=\"%s\"",
+            rt_log_esc(esc, sizeof esc, e.msg));
     return false;
   }
   if (renew) return false;
   if (!clock_trusted(&r->factory_ca)) {
-    rt_logf(r->lg, RT_LOG_INFO, "provisioned; clock not trusted, renewal check skipped", "store=%s", ci.cn);
+    rt_logf(r->lg, RT_LOG_INFO, "provisioned; clock not trusted, renewal check skipped", "store=%s",
+            ci.cn);
     return true;
   }
   int64_t left = ci.not_after_s - (int64_t)time(NULL);
   if (left > r->c->renew_before_days * 86400) {
-    rt_logf(r->lg, RT_LOG_INFO, "provisioned", "store=%s days_left=%lld", ci.cn, (long long)(left / 86400));
+    rt_logf(r->lg, RT_LOG_INFO, "provisioned", "store=%s days_left=%lld", ci.cn,
+            (long long)(left / 86400));
     return true;
   }
-  rt_logf(r->lg, RT_LOG_INFO, "certificate due for renewal", "days_left=%lld", (long long)(left / 86400));
+  rt_logf(r->lg, RT_LOG_INFO, "certificate due for renewal", "days_left=%lld",
+          (long long)(left / 86400));
   return false;
 }
 
@@ -306,14 +320,15 @@ static void read_token(run *r) {
   prov_err e = {0};
   proto_buf_init(&b);
   r->token[0] = '\0';
-  if (r->c->claim_token_file[0] && prov_file_read(r->c->claim_token_file, PROV_TOKEN_MAX * 2, &b, &e) == PROV_OK) {
+  if (r->c->claim_token_file[0] &&
+      prov_file_read(r->c->claim_token_file, PROV_TOKEN_MAX * 2, &b, &e) == PROV_OK) {
     size_t n = strcspn(b.data, " \t\r\n");
     if (n < sizeof r->token) memcpy(r->token, b.data, n), r->token[n] = '\0';
   }
   proto_buf_close(&b);
 }
 
-static int provision(run *r, agent_phase phase, bool renew, prov_err *err) {
+static int provision(run *r, agent_phase phase, prov_err *err) {
   prov_response p;
   proto_buf csr, saved;
   prov_err e = {0};
@@ -336,7 +351,6 @@ static int provision(run *r, agent_phase phase, bool renew, prov_err *err) {
     if (rc == PROV_OK) rc = agent_state_save(r->c->state_dir, AGENT_ISSUED, err);
   }
   if (rc == PROV_OK) rc = finish(r, &p, err);
-  (void)renew;
   prov_response_close(&p);
   proto_buf_close(&csr);
   proto_buf_close(&saved);
@@ -355,6 +369,8 @@ int agent_run(const agent_config *c, const agent_run_opts *o, const rt_log *lg, 
   agent_path(r.ca, sizeof r.ca, c, "ca.pem");
   agent_path(r.resp, sizeof r.resp, c, "response.json");
   int rc = prov_dir_ensure(c->state_dir, 0700, err);
+  if (rc == PROV_OK && chmod(c->state_dir, 0700) != 0) /* made by someone else: still ours only */
+    rc = prov_err_set(err, PROV_EIO, "%s: chmod 0700: %s", c->state_dir, strerror(errno));
   if (rc == PROV_OK) rc = prov_file_read(c->ca_file, PROV_PEM_MAX, &r.factory_ca, err);
   if (rc == PROV_OK) rc = agent_state_load(c->state_dir, &phase, err);
   if (rc == PROV_OK) rc = ensure_key(&r, &phase, err);
@@ -362,11 +378,12 @@ int agent_run(const agent_config *c, const agent_run_opts *o, const rt_log *lg, 
   if (rc != PROV_OK) goto done;
   agent_time_check tc = agent_config_time_check(c);
   r.check_time = tc == AGENT_TIME_YES || (tc == AGENT_TIME_AUTO && clock_trusted(&r.factory_ca));
-  rt_logf(lg, RT_LOG_INFO, "storenode-provision", "serial=%s phase=%s broker=%s:%lld check_broker_time=%s",
-          c->serial, agent_phase_name(phase), c->broker_host, (long long)c->broker_port,
+  rt_logf(lg, RT_LOG_INFO, "storenode-provision",
+          "serial=%s phase=%s broker=%s:%lld check_broker_time=%s", c->serial,
+          agent_phase_name(phase), c->broker_host, (long long)c->broker_port,
           r.check_time ? "yes" : "no");
   if (phase == AGENT_DONE && still_good(&r, o && o->renew)) goto done;
-  rc = provision(&r, phase, o && o->renew, err);
+  rc = provision(&r, phase, err);
 done:
   proto_buf_close(&r.factory_ca);
   memset(r.token, 0, sizeof r.token);

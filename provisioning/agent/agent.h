@@ -4,7 +4,7 @@
  * certificate, the shared claim certificate + key, the broker's address.
  * The agent makes the box a store node:
  *
- *   new ──key──▶ keyed ──CSR, request──▶ (pending: wait) ──▶ issued ──files──▶ done
+ *   new ─key─▶ keyed ─CSR, request─▶ (pending: wait) ─▶ issued ─files─▶ done
  *
  *   keyed     state_dir/key.pem: P-256, generated here, mode 0600, never sent
  *   issued    state_dir/response.json: HQ's answer, checked (chains to the

@@ -10,11 +10,13 @@
 #define INT(m, lo, hi, d, h) RT_CFG_ROW_INT(agent_config, m, lo, hi, d, h)
 
 static const rt_cfg_key keys[] = {
-    RT_CFG_ROW_ID(agent_config, serial, "unset", "this box's factory serial (printed on its label)"),
+    RT_CFG_ROW_ID(agent_config, serial, "unset",
+                  "this box's factory serial (printed on its label)"),
     STR(claim_token_file, 0, "/etc/storenode/claim-token",
         "file holding the one-time claim token (not needed any more once provisioned)"),
     STR(ca_file, 1, "/etc/storenode/fleet-ca.pem", "the fleet CA certificate (factory image)"),
-    STR(claim_certfile, 1, "/etc/storenode/claim.pem", "the shared claim certificate (factory image)"),
+    STR(claim_certfile, 1, "/etc/storenode/claim.pem",
+        "the shared claim certificate (factory image)"),
     STR(claim_keyfile, 1, "/etc/storenode/claim.key", "its private key"),
     STR(broker_host, 1, "mqtt.example.com", "the broker to ask"),
     INT(broker_port, 1, 65535, "8883", "its TLS port"),
@@ -29,7 +31,8 @@ static const rt_cfg_key keys[] = {
     INT(max_wait_s, 0, 31536000, "0", "give up after this long (s); 0 = keep trying"),
     INT(renew_before_days, 0, 3650, "30", "renew when the certificate has less than this left"),
     STR(time_check, 2, "auto",
-        "check the broker certificate's dates: auto (only with an NTP-synchronised clock), yes, no"),
+        "check the broker certificate's dates: auto (only with an NTP-synchronised clock), yes, "
+        "no"),
     RT_CFG_ROW_LEVEL(agent_config, log_level, "info", "debug, info, warn or error"),
 };
 
@@ -38,14 +41,17 @@ static const rt_cfg_table table = {keys, sizeof keys / sizeof keys[0]};
 int agent_config_defaults(agent_config *c, prov_err *err) {
   char msg[256];
   memset(c, 0, sizeof *c);
-  if (rt_cfg_defaults(&table, c, msg, sizeof msg) != 0) return prov_err_set(err, PROV_ECONFIG, "%s", msg);
+  if (rt_cfg_defaults(&table, c, msg, sizeof msg) != 0)
+    return prov_err_set(err, PROV_ECONFIG, "%s", msg);
   return PROV_OK;
 }
 
 int agent_config_load(agent_config *c, const char *path, prov_err *err) {
   char msg[256];
-  if (rt_cfg_load(&table, c, path, msg, sizeof msg) != 0) return prov_err_set(err, PROV_ECONFIG, "%s", msg);
-  if (strcmp(c->serial, "unset") == 0) return prov_err_set(err, PROV_ECONFIG, "%s: serial is not set", path);
+  if (rt_cfg_load(&table, c, path, msg, sizeof msg) != 0)
+    return prov_err_set(err, PROV_ECONFIG, "%s", msg);
+  if (strcmp(c->serial, "unset") == 0)
+    return prov_err_set(err, PROV_ECONFIG, "%s: serial is not set", path);
   if (strcmp(c->time_check, "auto") && strcmp(c->time_check, "yes") && strcmp(c->time_check, "no"))
     return prov_err_set(err, PROV_ECONFIG, "%s: time_check: auto, yes or no", path);
   if (c->retry_max_s < c->retry_min_s)

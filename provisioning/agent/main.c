@@ -40,7 +40,8 @@ int main(int argc, char **argv) {
   rt_log lg;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0) return usage(stdout), 0;
-    if (strcmp(argv[i], "--version") == 0) return printf("storenode-provision %s\n", PROV_AGENT_VERSION), 0;
+    if (strcmp(argv[i], "--version") == 0)
+      return printf("storenode-provision %s\n", PROV_AGENT_VERSION), 0;
     if (strcmp(argv[i], "--renew") == 0) o.renew = true;
     else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) path = argv[++i];
     else return usage(stderr), 2;

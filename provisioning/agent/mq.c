@@ -139,7 +139,9 @@ static int tls_setup(agent_mq *m, const agent_mq_opts *o, prov_err *err) {
   int rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx);
   SSL_CTX_free(ctx); /* the library holds its own reference */
-  return rc == MOSQ_ERR_SUCCESS ? PROV_OK : prov_err_set(err, PROV_ECONFIG, "mqtt: TLS: %s", mosquitto_strerror(rc));
+  return rc == MOSQ_ERR_SUCCESS
+             ? PROV_OK
+             : prov_err_set(err, PROV_ECONFIG, "mqtt: TLS: %s", mosquitto_strerror(rc));
 }
 
 int agent_mq_open(agent_mq **out, const agent_mq_opts *o, prov_err *err) {
@@ -164,7 +166,8 @@ int agent_mq_open(agent_mq **out, const agent_mq_opts *o, prov_err *err) {
   if ((rc = tls_setup(m, o, err)) != PROV_OK) goto done;
   int mrc = mosquitto_connect_async(m->mosq, o->host, o->port, 30);
   if (mrc != MOSQ_ERR_SUCCESS)
-    rc = prov_err_set(err, PROV_EIO, "mqtt: connect %s:%d: %s", o->host, o->port, mosquitto_strerror(mrc));
+    rc = prov_err_set(err, PROV_EIO, "mqtt: connect %s:%d: %s", o->host, o->port,
+                      mosquitto_strerror(mrc));
 
 done:
   if (rc != PROV_OK) agent_mq_close(m);
@@ -179,8 +182,8 @@ static int pump(agent_mq *m, long long deadline, bool (*done)(const agent_mq *),
   while (!done(m)) {
     if (m->lost) {
       if (m->connack)
-        return prov_err_set(err, PROV_EIO, "mqtt: %s: broker refused (reason %d: %s)", what, m->connack,
-                            mosquitto_reason_string(m->connack));
+        return prov_err_set(err, PROV_EIO, "mqtt: %s: broker refused (reason %d: %s)", what,
+                            m->connack, mosquitto_reason_string(m->connack));
       return prov_err_set(err, PROV_EIO, "mqtt: %s: connection lost", what);
     }
     long long left = deadline - mono_ms();
@@ -212,10 +215,12 @@ int agent_mq_publish(agent_mq *m, const char *topic, const void *payload, size_t
                      int timeout_ms, prov_err *err) {
   m->pub_acked = false;
   int mrc = mosquitto_publish_v5(m->mosq, &m->pub_mid, topic, (int)len, payload, 1, false, NULL);
-  if (mrc != MOSQ_ERR_SUCCESS) return prov_err_set(err, PROV_EIO, "mqtt: publish: %s", mosquitto_strerror(mrc));
+  if (mrc != MOSQ_ERR_SUCCESS)
+    return prov_err_set(err, PROV_EIO, "mqtt: publish: %s", mosquitto_strerror(mrc));
   int rc = pump(m, mono_ms() + timeout_ms, is_acked, err, "publish");
   if (rc == PROV_OK && m->pub_reason >= 0x80)
-    rc = prov_err_set(err, PROV_EIO, "mqtt: publish refused by the broker (reason %d)", m->pub_reason);
+    rc = prov_err_set(err, PROV_EIO, "mqtt: publish refused by the broker (reason %d)",
+                      m->pub_reason);
   return rc;
 }
 

@@ -59,8 +59,8 @@ static int line_key(const char *line, size_t len, char *key, size_t cap) {
   key[0] = '\0';
   while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
   if (i == len || line[i] == '#') return 0;
-  for (k = i; k < len && ((line[k] >= 'a' && line[k] <= 'z') || (line[k] >= '0' && line[k] <= '9') ||
-                          line[k] == '_');
+  for (k = i; k < len && ((line[k] >= 'a' && line[k] <= 'z') ||
+                          (line[k] >= '0' && line[k] <= '9') || line[k] == '_');
        k++) {
   }
   size_t e = k;
@@ -91,7 +91,8 @@ static int append_lines(proto_buf *out, const char *text, const char *from, cons
     if (line_key(p, len, key, sizeof key) != 0)
       rt_logf(lg, RT_LOG_WARN, "config line skipped", "from=%s why=\"not key = value\"", from);
     else if (key[0] && has_key(out, key))
-      rt_logf(lg, RT_LOG_INFO, "config line skipped", "from=%s key=%s why=\"already set\"", from, key);
+      rt_logf(lg, RT_LOG_INFO, "config line skipped", "from=%s key=%s why=\"already set\"", from,
+              key);
     else if (key[0] && (proto_buf_append(out, p, len) != 0 || proto_buf_puts(out, "\n") != 0))
       return PROV_ENOMEM;
     p = nl ? nl + 1 : NULL;
@@ -120,7 +121,8 @@ int agent_write_node_config(const agent_config *c, const prov_response *p, const
     if (rc == PROV_OK && append_lines(&out, base.data, "base", lg) != PROV_OK)
       rc = prov_err_set(err, PROV_ENOMEM, "storenode config");
   }
-  if (rc == PROV_OK && p->node_config.len && append_lines(&out, p->node_config.data, "hq", lg) != PROV_OK)
+  if (rc == PROV_OK && p->node_config.len &&
+      append_lines(&out, p->node_config.data, "hq", lg) != PROV_OK)
     rc = prov_err_set(err, PROV_ENOMEM, "storenode config");
   if (rc == PROV_OK) rc = prov_file_write(c->node_config, out.data, out.len, 0644, err);
   proto_buf_close(&out);

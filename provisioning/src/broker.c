@@ -32,7 +32,8 @@ static const char acl_text[] =
 
 static int check_path(const char *name, const char *v, prov_err *err) {
   if (!v || !*v) return prov_err_set(err, PROV_EINVAL, "broker: %s is required", name);
-  if (strpbrk(v, "\r\n")) return prov_err_set(err, PROV_EINVAL, "broker: %s has a line break", name);
+  if (strpbrk(v, "\r\n"))
+    return prov_err_set(err, PROV_EINVAL, "broker: %s has a line break", name);
   return PROV_OK;
 }
 
@@ -72,7 +73,8 @@ int prov_broker_config(const prov_broker_opts *o, prov_err *err) {
   int rc = PROV_OK;
   for (size_t i = 0; rc == PROV_OK && i < sizeof vals / sizeof vals[0]; i++)
     rc = check_path(names[i], vals[i], err);
-  if (rc == PROV_OK && o->persistence_dir) rc = check_path("persistence_dir", o->persistence_dir, err);
+  if (rc == PROV_OK && o->persistence_dir)
+    rc = check_path("persistence_dir", o->persistence_dir, err);
   if (rc == PROV_OK && o->bind) rc = check_path("bind", o->bind, err);
   if (rc == PROV_OK && (o->port < 0 || o->port > 65535))
     rc = prov_err_set(err, PROV_EINVAL, "broker: port out of range");

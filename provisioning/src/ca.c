@@ -46,7 +46,8 @@ static int eku_der(unsigned uses, unsigned char *buf, size_t cap, unsigned char 
     MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_oid(p, buf, MBEDTLS_OID_SERVER_AUTH,
                                                      MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)));
   MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(p, buf, (size_t)len));
-  MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+  MBEDTLS_ASN1_CHK_ADD(
+      len, mbedtls_asn1_write_tag(p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
   return len;
 }
 
@@ -66,11 +67,13 @@ static int san_der(const char *const *san, size_t n, unsigned char *buf, size_t 
     else tag = 2;
     MBEDTLS_ASN1_CHK_ADD(k, mbedtls_asn1_write_raw_buffer(p, buf, v, vlen));
     MBEDTLS_ASN1_CHK_ADD(k, mbedtls_asn1_write_len(p, buf, vlen));
-    MBEDTLS_ASN1_CHK_ADD(k, mbedtls_asn1_write_tag(p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | (unsigned char)tag));
+    MBEDTLS_ASN1_CHK_ADD(
+        k, mbedtls_asn1_write_tag(p, buf, MBEDTLS_ASN1_CONTEXT_SPECIFIC | (unsigned char)tag));
     len += k;
   }
   MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_len(p, buf, (size_t)len));
-  MBEDTLS_ASN1_CHK_ADD(len, mbedtls_asn1_write_tag(p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+  MBEDTLS_ASN1_CHK_ADD(
+      len, mbedtls_asn1_write_tag(p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
   return len;
 }
 
@@ -108,8 +111,8 @@ static int write_cert(const cert_spec *s, prov__rng *rng, proto_buf *pem, prov_e
   char nb[15], na[15];
   int rc = PROV_OK, mrc = 0;
   proto_buf_reset(pem);
-  if (prov__time_str(s->not_before_s, nb) != PROV_OK || prov__time_str(s->not_after_s, na) != PROV_OK ||
-      s->not_after_s <= s->not_before_s)
+  if (prov__time_str(s->not_before_s, nb) != PROV_OK ||
+      prov__time_str(s->not_after_s, na) != PROV_OK || s->not_after_s <= s->not_before_s)
     return prov_err_set(err, PROV_EINVAL, "validity: not_before %lld / not_after %lld",
                         (long long)s->not_before_s, (long long)s->not_after_s);
   mbedtls_x509write_crt_init(&w);
@@ -135,7 +138,8 @@ static int write_cert(const cert_spec *s, prov__rng *rng, proto_buf *pem, prov_e
     rc = prov__mbed_err(err, PROV_ECRYPTO, mrc, "writing the certificate");
     goto done;
   }
-  if (proto_buf_puts(pem, (const char *)out) != 0) rc = prov_err_set(err, PROV_ENOMEM, "certificate");
+  if (proto_buf_puts(pem, (const char *)out) != 0)
+    rc = prov_err_set(err, PROV_ENOMEM, "certificate");
 done:
   free(out);
   mbedtls_mpi_free(&serial);
@@ -169,7 +173,8 @@ int prov_ca_create(const char *dir, const char *name, int64_t not_before_s, int6
   if (days < 1 || days > 36500) return prov_err_set(err, PROV_EINVAL, "CA days: 1..36500");
   ca_path(keyp, sizeof keyp, dir, PROV_CA_KEY_FILE);
   ca_path(crtp, sizeof crtp, dir, PROV_CA_CERT_FILE);
-  if (stat(keyp, &st) == 0) return prov_err_set(err, PROV_EEXISTS, "%s exists: a CA is never replaced", keyp);
+  if (stat(keyp, &st) == 0)
+    return prov_err_set(err, PROV_EEXISTS, "%s exists: a CA is never replaced", keyp);
   if ((rc = prov_dir_ensure(dir, 0700, err)) != PROV_OK) return rc;
   if ((rc = prov_key_generate(keyp, err)) != PROV_OK) return rc;
   mbedtls_pk_init(&key);
@@ -222,7 +227,8 @@ int prov_ca_open(prov_ca **out, const char *dir, prov_err *err) {
   ca_path(keyp, sizeof keyp, dir, PROV_CA_KEY_FILE);
   ca_path(crtp, sizeof crtp, dir, PROV_CA_CERT_FILE);
   if (stat(keyp, &st) != 0)
-    return prov_err_set(err, errno == ENOENT ? PROV_ENOTFOUND : PROV_EIO, "%s: %s", keyp, strerror(errno));
+    return prov_err_set(err, errno == ENOENT ? PROV_ENOTFOUND : PROV_EIO, "%s: %s", keyp,
+                        strerror(errno));
   if (st.st_mode & 077)
     return prov_err_set(err, PROV_ECONFIG, "%s: mode %03o; the CA key must be 0600", keyp,
                         (unsigned)(st.st_mode & 0777));
@@ -256,7 +262,8 @@ static int check_req(const prov_cert_req *r, char *subject, size_t cap, prov_err
   if (!prov__id_ok(r->cn)) return prov_err_set(err, PROV_EINVAL, "cn: not an id");
   if (r->device_serial && !prov__id_ok(r->device_serial))
     return prov_err_set(err, PROV_EINVAL, "device_serial: not an id");
-  if (r->n_san > PROV_SAN_MAX) return prov_err_set(err, PROV_EINVAL, "san: more than %d", PROV_SAN_MAX);
+  if (r->n_san > PROV_SAN_MAX)
+    return prov_err_set(err, PROV_EINVAL, "san: more than %d", PROV_SAN_MAX);
   for (size_t i = 0; i < r->n_san; i++)
     if (!r->san[i] || !r->san[i][0] || strlen(r->san[i]) > 253 || strpbrk(r->san[i], " ,/\\"))
       return prov_err_set(err, PROV_EINVAL, "san[%zu]: not a host name or address", i);

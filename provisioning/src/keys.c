@@ -24,12 +24,13 @@ int prov_key_generate(const char *path, prov_err *err) {
   unsigned char pem[KEY_PEM_CAP];
   struct stat st;
   int rc, mrc;
-  if (stat(path, &st) == 0) return prov_err_set(err, PROV_EEXISTS, "%s: key exists; not replaced", path);
+  if (stat(path, &st) == 0)
+    return prov_err_set(err, PROV_EEXISTS, "%s: key exists; not replaced", path);
   mbedtls_pk_init(&pk);
   if ((rc = prov__rng_init(&rng, "prov-key", err)) != PROV_OK) goto done;
   if ((mrc = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY))) != 0 ||
-      (mrc = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), prov__rng_fn, &rng)) !=
-          0 ||
+      (mrc = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), prov__rng_fn,
+                                 &rng)) != 0 ||
       (mrc = mbedtls_pk_write_key_pem(&pk, pem, sizeof pem)) != 0) {
     rc = prov__mbed_err(err, PROV_ECRYPTO, mrc, "generating a P-256 key");
     goto done;

@@ -24,7 +24,8 @@
 
 int prov_topic_make(char *buf, size_t cap, const char *serial, bool response, prov_err *err) {
   if (!prov__id_ok(serial)) return prov_err_set(err, PROV_EINVAL, "serial: not an id");
-  int n = snprintf(buf, cap, "%s%s/%s", PROV_TOPIC_PREFIX, serial, response ? "response" : "request");
+  int n =
+      snprintf(buf, cap, "%s%s/%s", PROV_TOPIC_PREFIX, serial, response ? "response" : "request");
   if (n < 0 || (size_t)n >= cap) return prov_err_set(err, PROV_EINVAL, "topic does not fit");
   return PROV_OK;
 }
@@ -66,7 +67,9 @@ static bool is_token(const char *s) {
 static bool is_host(const char *s) {
   return *s && all_of(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:");
 }
-static bool is_csr(const char *s) { return strncmp(s, "-----BEGIN CERTIFICATE REQUEST-----", 35) == 0; }
+static bool is_csr(const char *s) {
+  return strncmp(s, "-----BEGIN CERTIFICATE REQUEST-----", 35) == 0;
+}
 static bool is_cert(const char *s) { return strncmp(s, "-----BEGIN CERTIFICATE-----", 27) == 0; }
 static bool is_text(const char *s) { return true; }
 
@@ -125,7 +128,9 @@ const char *prov_status_name(prov_status s) {
   return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "?";
 }
 
-static bool applies(const field *f, unsigned status_bit) { return !f->when || (f->when & status_bit); }
+static bool applies(const field *f, unsigned status_bit) {
+  return !f->when || (f->when & status_bit);
+}
 
 /* ---- encode ------------------------------------------------------------------- */
 
@@ -207,7 +212,8 @@ static int dec_field(const field *f, const cJSON *v, char *base, prov_err *err) 
   if (len > (f->kind == F_STR ? f->cap - 1 : f->cap) || !f->check(s))
     return prov_err_set(err, PROV_EMSG, "%s: not a valid value", f->name);
   if (f->kind == F_STR) memcpy(p, s, len + 1);
-  else if (proto_buf_append(p, s, len) != PROTO_OK) return prov_err_set(err, PROV_ENOMEM, "%s", f->name);
+  else if (proto_buf_append(p, s, len) != PROTO_OK)
+    return prov_err_set(err, PROV_ENOMEM, "%s", f->name);
   return PROV_OK;
 }
 
@@ -216,7 +222,8 @@ static int dec_field(const field *f, const cJSON *v, char *base, prov_err *err) 
 static int decode(const field *fields, size_t n, const char *json, size_t len, void *msg,
                   const prov_status *status, prov_err *err) {
   proto_err perr = {0};
-  if (len > PROV_MSG_MAX) return prov_err_set(err, PROV_EMSG, "message over %d bytes", PROV_MSG_MAX);
+  if (len > PROV_MSG_MAX)
+    return prov_err_set(err, PROV_EMSG, "message over %d bytes", PROV_MSG_MAX);
   if (proto_json_precheck(json, len, 4, &perr) != PROTO_OK)
     return prov_err_set(err, PROV_EMSG, "%s", perr.msg);
   cJSON *root = cJSON_ParseWithLength(json, len);

@@ -50,7 +50,8 @@ int prov__time_str(int64_t s, char out[15]);
 int64_t prov__now_ms(void);
 
 /* PEM text of one DER object with the given label ("X509 CRL"). */
-int prov__pem(const char *label, const unsigned char *der, size_t len, proto_buf *out, prov_err *err);
+int prov__pem(const char *label, const unsigned char *der, size_t len, proto_buf *out,
+              prov_err *err);
 
 /* Is s an identity the fleet may use (proto id syntax)? */
 bool prov__id_ok(const char *s);

@@ -62,9 +62,11 @@ int prov_registry_register(prov_registry *r, const char *serial, const char *sto
                            int64_t now_ms, prov_err *err) {
   if (!prov__id_ok(serial)) return prov_err_set(err, PROV_EINVAL, "serial: not an id");
   bool assign = store_id && *store_id;
-  if (assign && !prov__id_ok(store_id)) return prov_err_set(err, PROV_EINVAL, "store_id: not an id");
+  if (assign && !prov__id_ok(store_id))
+    return prov_err_set(err, PROV_EINVAL, "store_id: not an id");
   int rc = rt_db_run(&r->db, PROV_Q_DEV_INSERT, "ti", serial, now_ms);
-  if (rc == SQLITE_OK && assign) rc = rt_db_run(&r->db, PROV_Q_DEV_ASSIGN, "tti", serial, store_id, now_ms);
+  if (rc == SQLITE_OK && assign)
+    rc = rt_db_run(&r->db, PROV_Q_DEV_ASSIGN, "tti", serial, store_id, now_ms);
   return rc == SQLITE_OK ? PROV_OK : prov__db_err(r, rc, "register", err);
 }
 
@@ -154,7 +156,8 @@ int prov_registry_rate(prov_registry *r, const char *serial, int64_t now_ms, int
   int64_t n = 0;
   int rc = rt_db_run(&r->db, PROV_Q_RATE_PRUNE, "i", now_ms - window_ms);
   if (rc == SQLITE_OK)
-    rc = rt_db_get_i64(&r->db, PROV_Q_RATE_HIT, &n, NULL, "tii", serial, now_ms, now_ms - window_ms);
+    rc =
+        rt_db_get_i64(&r->db, PROV_Q_RATE_HIT, &n, NULL, "tii", serial, now_ms, now_ms - window_ms);
   if (rc != SQLITE_OK) return prov__db_err(r, rc, "rate", err);
   if (n > max)
     return prov_err_set(err, PROV_ERATE, "%lld requests for %s within %lld s (limit %d)",

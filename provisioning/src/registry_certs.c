@@ -55,7 +55,8 @@ int prov_registry_revoke_cert(prov_registry *r, const char *cert_serial, const c
   if (n) *n = 0;
   int rc = rt_db_get_i64(&r->db, PROV_Q_CERT_EXISTS, &exists, NULL, "t", cert_serial);
   if (rc != SQLITE_OK) return prov__db_err(r, rc, "revoke", err);
-  if (!exists) return prov_err_set(err, PROV_ENOTFOUND, "no certificate with serial %s", cert_serial);
+  if (!exists)
+    return prov_err_set(err, PROV_ENOTFOUND, "no certificate with serial %s", cert_serial);
   rc = rt_db_run(&r->db, PROV_Q_REVOKE_CERT, "tit", cert_serial, now_ms, reason);
   return changed(r, rc, n, "revoke", err);
 }

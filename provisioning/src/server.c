@@ -40,7 +40,8 @@ static void reply_reset(prov_reply *r) {
 static void not_issued(prov_server *s, prov_response *p, int code, const char *detail) {
   p->status = code == PROV_EUNASSIGNED ? PROV_PENDING : PROV_REFUSED;
   p->reason = code;
-  snprintf(p->detail, sizeof p->detail, "%s", detail && *detail ? detail : prov_strerror(code));
+  snprintf(p->detail, sizeof p->detail, "%.*s", (int)sizeof p->detail - 1,
+           detail && *detail ? detail : prov_strerror(code));
   p->retry_after_s = code == PROV_EUNASSIGNED ? s->o.pending_retry_s
                      : code == PROV_ERATE     ? s->o.rate_window_s
                                               : REFUSED_RETRY_S;
@@ -109,7 +110,8 @@ static int known_key(prov_server *s, const prov_device *d, const prov_cert_row *
                      prov_err *err) {
   int64_t now_s = prov__server_now_ms(s) / 1000;
   if (c->revoked_ms) {
-    not_issued(s, p, PROV_EREVOKED, "this key's certificate was revoked: the box needs a new key and claim");
+    not_issued(s, p, PROV_EREVOKED,
+               "this key's certificate was revoked: the box needs a new key and claim");
     return PROV_OK;
   }
   if (!d->store_id[0]) {
@@ -145,8 +147,11 @@ static int new_claim(prov_server *s, const prov_request *q, const prov_csr_info 
     }
     prov__sha256_hex(q->claim_token, strlen(q->claim_token), th);
     rc = prov_registry_token_use(s->reg, th, q->serial, ci->key_hash, now, &terr);
-    if (rc != PROV_OK) {
-      if (rc == PROV_EDB) goto fail;
+    if (rc == PROV_EDB) {
+      prov_err_set(err, rc, "%s", terr.msg);
+      goto done;
+    }
+    if (rc != PROV_OK) { /* a refusal: an answer, not a failure */
       not_issued(s, p, rc, terr.msg);
       rc = PROV_OK;
       goto done;
@@ -167,9 +172,6 @@ static int new_claim(prov_server *s, const prov_request *q, const prov_csr_info 
   if ((rc = prov_registry_claim_put(s->reg, &c, now, err)) != PROV_OK) goto done;
   if (c.pending) not_issued(s, p, PROV_EUNASSIGNED, "serial not assigned to a store yet");
   else rc = issue(s, q->serial, d.store_id, ci, p, r, crl, err);
-  goto done;
-fail:
-  prov_err_set(err, rc, "%s", terr.msg);
 done:
   proto_buf_close(&c.csr);
   return rc;
@@ -186,10 +188,14 @@ static int decide(prov_server *s, const prov_request *q, const prov_csr_info *ci
   int rc = prov_registry_begin(s->reg, err);
   if (rc != PROV_OK) goto done;
   rc = prov_registry_cert_latest(s->reg, q->serial, ci->key_hash, &c, &nerr);
-  if (rc == PROV_OK) rc = prov_registry_device(s->reg, q->serial, &d, err);
-  if (rc == PROV_OK) rc = known_key(s, &d, &c, ci, p, r, crl, err);
-  else if (rc == PROV_ENOTFOUND) rc = new_claim(s, q, ci, p, r, crl, err);
-  else prov_err_set(err, rc, "%s", nerr.msg);
+  if (rc == PROV_ENOTFOUND) {
+    rc = new_claim(s, q, ci, p, r, crl, err);
+  } else if (rc == PROV_OK) {
+    rc = prov_registry_device(s->reg, q->serial, &d, err);
+    if (rc == PROV_OK) rc = known_key(s, &d, &c, ci, p, r, crl, err);
+  } else {
+    prov_err_set(err, rc, "%s", nerr.msg);
+  }
   if (rc == PROV_OK) rc = prov_registry_commit(s->reg, err);
   else prov_registry_rollback(s->reg);
 done:

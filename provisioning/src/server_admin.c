@@ -102,7 +102,8 @@ int prov_server_token_create(prov_server *s, const char *serial, int64_t ttl_s,
   unsigned char raw[TOKEN_BYTES], b64[64];
   size_t n = 0;
   char hash[PROV_HASH_HEX];
-  if (ttl_s < 60 || ttl_s > 366 * 86400) return prov_err_set(err, PROV_EINVAL, "ttl: 60 s .. 366 days");
+  if (ttl_s < 60 || ttl_s > 366 * 86400)
+    return prov_err_set(err, PROV_EINVAL, "ttl: 60 s .. 366 days");
   int rc = prov__random(&s->rng, raw, sizeof raw, err);
   if (rc != PROV_OK) return rc;
   mbedtls_base64_encode(b64, sizeof b64, &n, raw, sizeof raw);
@@ -196,7 +197,6 @@ int prov_server_issue_identity(prov_server *s, const prov_cert_req *req, int64_t
                                prov_err *err) {
   prov_cert_req r = *req;
   int64_t now_ms = prov__server_now_ms(s);
-  unsigned char spki[PROV_SPKI_MAX];
   proto_buf pem, csr;
   prov_csr_info ci;
   prov_cert_info local;
@@ -211,8 +211,7 @@ int prov_server_issue_identity(prov_server *s, const prov_cert_req *req, int64_t
   int rc = prov_key_generate(keyfile, err);
   if (rc == PROV_OK) rc = prov_csr_make(keyfile, r.cn, &csr, err);
   if (rc == PROV_OK) rc = prov_csr_check(csr.data, csr.len, &ci, err);
-  if (rc == PROV_OK) memcpy(spki, ci.spki, ci.spki_len);
-  if (rc == PROV_OK) rc = prov_ca_issue(s->ca, &r, spki, ci.spki_len, &pem, info, err);
+  if (rc == PROV_OK) rc = prov_ca_issue(s->ca, &r, ci.spki, ci.spki_len, &pem, info, err);
   if (rc == PROV_OK) rc = prov_registry_cert_add(s->reg, info, pem.data, now_ms, err);
   if (rc == PROV_OK) rc = prov_file_write(certfile, pem.data, pem.len, 0644, err);
   if (rc != PROV_OK && rc != PROV_EEXISTS) remove(keyfile);
@@ -233,8 +232,10 @@ static int csv_fields(char *line, char **serial, char **store) {
   *comma = '\0';
   *serial = p;
   *store = comma + 1 + strspn(comma + 1, " \t");
-  for (char *e = *serial + strlen(*serial); e > *serial && (e[-1] == ' ' || e[-1] == '\t');) *--e = '\0';
-  for (char *e = *store + strlen(*store); e > *store && (e[-1] == ' ' || e[-1] == '\t');) *--e = '\0';
+  for (char *e = *serial + strlen(*serial); e > *serial && (e[-1] == ' ' || e[-1] == '\t');)
+    *--e = '\0';
+  for (char *e = *store + strlen(*store); e > *store && (e[-1] == ' ' || e[-1] == '\t');)
+    *--e = '\0';
   if (strcmp(*serial, "serial") == 0 && strcmp(*store, "store_id") == 0) return 0;
   return 1;
 }

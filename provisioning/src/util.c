@@ -83,7 +83,8 @@ int prov__key_policy(const mbedtls_pk_context *pk, const char *what, prov_err *e
 int prov__time_str(int64_t s, char out[15]) {
   struct tm tm;
   time_t t = (time_t)s;
-  if (s < 0 || !gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 1000) return PROV_EINVAL;
+  if (s < 0 || !gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 1000)
+    return PROV_EINVAL;
   return strftime(out, 15, "%Y%m%d%H%M%S", &tm) == 14 ? PROV_OK : PROV_EINVAL;
 }
 

@@ -352,7 +352,8 @@ static void start_and_wait_ready(const fwt_box *b) {
   sa.sun_family = AF_UNIX;
   memcpy(sa.sun_path, name, strlen(name));
   sa.sun_path[0] = '\0';
-  assert_int_equal(bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name))), 0);
+  assert_int_equal(
+      bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name))), 0);
   assert_int_equal(fwt_run(argv, envp, 10000), 0);
   p = (struct pollfd){fd, POLLIN, 0};
   if (poll(&p, 1, 20000) != 1) fail_msg("the box's storenode did not get ready");

@@ -115,6 +115,11 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
   fix *f = *state;
+  for (int i = 1; i <= f->boxes; i++) { /* boxes a failed test left running */
+    char pidfile[FWT_PATH + 48];
+    snprintf(pidfile, sizeof pidfile, "%s/box%d/storenode.pid", f->dir, i);
+    fwt_stop_pidfile(pidfile);
+  }
   fwt_http_stop(&f->http);
   fwt_keys_free(&f->key);
   fwt_keys_free(&f->other);

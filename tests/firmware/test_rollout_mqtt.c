@@ -57,7 +57,8 @@ static int setup(void **state) {
   if (test_broker_start(&f->broker, NULL, why, sizeof why) != 0) fail_msg("broker: %s", why);
   fwt_tmpdir(f->dir);
   fwt_keys_make(&f->key);
-  static const char *const b[][3] = {{"b100", "1.0.0", "good"}, {"b110", "1.1.0", "good"}, {"b110crash", "1.1.0", "crash"}};
+  static const char *const b[][3] = {
+      {"b100", "1.0.0", "good"}, {"b110", "1.1.0", "good"}, {"b110crash", "1.1.0", "crash"}};
   for (int i = 0; i < 3; i++) {
     snprintf(p, sizeof p, "%s/srv/%s", f->dir, b[i][0]);
     fwt_bundle(p, f->fake, b[i][1], "1.0.0", b[i][2], f->key.priv);
@@ -77,6 +78,15 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fix *f = *state;
+  for (int i = 0; i < BOXES; i++) { /* what a failed test left running */
+    char pidfile[FWT_PATH + 48];
+    if (f->pid[i] > 0) {
+      kill(f->pid[i], SIGKILL);
+      fwt_wait(f->pid[i], 10000);
+    }
+    snprintf(pidfile, sizeof pidfile, "%s/storenode.pid", f->box[i].root);
+    if (f->box[i].root[0]) fwt_stop_pidfile(pidfile);
+  }
   rt_mqtt_close(f->hq);
   fwt_http_stop(&f->http);
   test_broker_stop(&f->broker);
@@ -172,9 +182,12 @@ static fw_rollout_decision roll(fix *f, const char *bundle, const char *rollout,
 
 static void stop_boxes(fix *f, int expect_exit) {
   for (int i = 0; i < BOXES; i++) {
-    if (expect_exit < 0) kill(f->pid[i], SIGTERM);
-    assert_int_equal(fwt_wait(f->pid[i], WAIT_MS), 0);
+    int pid = f->pid[i];
+    if (expect_exit < 0) kill(pid, SIGTERM);
+    f->pid[i] = 0;
+    assert_int_equal(fwt_wait(pid, WAIT_MS), 0);
     fwt_box_done(&f->box[i]);
+    f->box[i].root[0] = '\0';
   }
 }
 

@@ -31,12 +31,33 @@ static void next_msg(int fd, char *buf, size_t cap, int ms) {
   buf[n > 0 ? n : 0] = '\0';
 }
 
+/* The storenode under test, so that a failed assertion does not leave it
+ * running (it would hold ctest's output pipe open). */
+typedef struct child {
+  int pid;
+} child;
+
+static int child_setup(void **state) {
+  *state = calloc(1, sizeof(child));
+  return *state ? 0 : -1;
+}
+
+static int child_teardown(void **state) {
+  child *c = *state;
+  if (c->pid > 0) {
+    kill(c->pid, SIGKILL);
+    fwt_wait(c->pid, 10000);
+  }
+  free(c);
+  return 0;
+}
+
 static void test_ready_watchdog_stopping(void **state) {
   const char *bin = getenv("STORENODE_BIN");
   char dir[FWT_PATH], conf[FWT_PATH + 32], text[FWT_PATH * 3], name[64], env_sock[96], msg[256];
   struct sockaddr_un sa;
-  int fd, pid, watchdogs = 0;
-  (void)state;
+  child *c = *state;
+  int fd, watchdogs = 0;
   if (!bin) {
     fprintf(stderr, "SKIPPED: STORENODE_BIN not set\n");
     skip();
@@ -51,12 +72,13 @@ static void test_ready_watchdog_stopping(void **state) {
   sa.sun_family = AF_UNIX;
   memcpy(sa.sun_path, name, strlen(name));
   sa.sun_path[0] = '\0';
-  assert_int_equal(bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name))), 0);
+  assert_int_equal(
+      bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name))), 0);
   snprintf(env_sock, sizeof env_sock, "NOTIFY_SOCKET=%s", name);
   {
     const char *env[] = {env_sock, "WATCHDOG_USEC=200000", NULL};
     const char *argv[] = {bin, "--config", conf, NULL};
-    pid = fwt_spawn(argv, env);
+    c->pid = fwt_spawn(argv, env);
   }
   next_msg(fd, msg, sizeof msg, 20000);
   assert_string_equal(msg, "READY=1");
@@ -65,16 +87,21 @@ static void test_ready_watchdog_stopping(void **state) {
     assert_string_equal(msg, "WATCHDOG=1");
     watchdogs++;
   }
-  kill(pid, SIGTERM);
+  kill(c->pid, SIGTERM);
   do next_msg(fd, msg, sizeof msg, 10000);
   while (strcmp(msg, "WATCHDOG=1") == 0);
   assert_string_equal(msg, "STOPPING=1");
-  assert_int_equal(fwt_wait(pid, 20000), 0);
+  {
+    int pid = c->pid;
+    c->pid = 0;
+    assert_int_equal(fwt_wait(pid, 20000), 0);
+  }
   close(fd);
   fwt_rmrf(dir);
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_ready_watchdog_stopping)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_ready_watchdog_stopping, child_setup, child_teardown)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

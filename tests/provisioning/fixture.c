@@ -55,7 +55,8 @@ void fx_open(fx *f) {
   chmod(f->dir, 0755);
   snprintf(f->ca_dir, sizeof f->ca_dir, "%s/ca", f->dir);
   int64_t now_s = fx_clock_fn(&f->clock) / 1000;
-  if (prov_ca_create(f->ca_dir, "Test Fleet CA", now_s - 86400, 3650, &err) != PROV_OK) fail_msg("%s", err.msg);
+  if (prov_ca_create(f->ca_dir, "Test Fleet CA", now_s - 86400, 3650, &err) != PROV_OK)
+    fail_msg("%s", err.msg);
   snprintf(f->ca_crt, sizeof f->ca_crt, "%s/%s", f->ca_dir, PROV_CA_CERT_FILE);
   snprintf(f->crl, sizeof f->crl, "%s/%s", f->ca_dir, PROV_CRL_FILE);
   fx_path(f, f->acl, sizeof f->acl, "acl");
@@ -95,7 +96,8 @@ static void identity(fx *f, const char *cn, unsigned uses, char *crt, char *key)
   fx_path(f, crt, FX_PATH, name);
   snprintf(name, sizeof name, "%s.key", cn);
   fx_path(f, key, FX_PATH, name);
-  if (prov_server_issue_identity(f->srv, &r, 30, crt, key, NULL, &err) != PROV_OK) fail_msg("%s: %s", cn, err.msg);
+  if (prov_server_issue_identity(f->srv, &r, 30, crt, key, NULL, &err) != PROV_OK)
+    fail_msg("%s: %s", cn, err.msg);
 }
 
 void fx_identities(fx *f) {
@@ -109,8 +111,11 @@ void fx_store_cert(fx *f, const char *store_id, const char *serial, int64_t nb, 
   prov_err err = {0};
   char name[128];
   int64_t now_s = fx_clock_fn(&f->clock) / 1000;
-  prov_cert_req r = {.cn = store_id, .device_serial = serial, .uses = PROV_USE_CLIENT,
-                     .not_before_s = nb ? nb : now_s - 3600, .not_after_s = na ? na : now_s + 86400 * 365};
+  prov_cert_req r = {.cn = store_id,
+                     .device_serial = serial,
+                     .uses = PROV_USE_CLIENT,
+                     .not_before_s = nb ? nb : now_s - 3600,
+                     .not_after_s = na ? na : now_s + 86400 * 365};
   snprintf(name, sizeof name, "%s-%s.crt", store_id, serial);
   fx_path(f, crt, FX_PATH, name);
   snprintf(name, sizeof name, "%s-%s.key", store_id, serial);
@@ -137,13 +142,15 @@ void fx_request_json(const char *serial, const char *keyfile, const char *token,
   prov_err err = {0};
   prov_request q;
   struct stat st;
-  if (stat(keyfile, &st) != 0 && prov_key_generate(keyfile, &err) != PROV_OK) fail_msg("%s", err.msg);
+  if (stat(keyfile, &st) != 0 && prov_key_generate(keyfile, &err) != PROV_OK)
+    fail_msg("%s", err.msg);
   prov_request_init(&q);
   snprintf(q.serial, sizeof q.serial, "%s", serial);
   snprintf(q.nonce, sizeof q.nonce, "0123456789abcdef");
   snprintf(q.claim_token, sizeof q.claim_token, "%s", token ? token : "");
   snprintf(q.agent_version, sizeof q.agent_version, "test");
-  if (prov_csr_make(keyfile, csr_serial ? csr_serial : serial, &q.csr_pem, &err) != PROV_OK) fail_msg("%s", err.msg);
+  if (prov_csr_make(keyfile, csr_serial ? csr_serial : serial, &q.csr_pem, &err) != PROV_OK)
+    fail_msg("%s", err.msg);
   proto_buf_reset(out);
   if (prov_request_encode(&q, out, &err) != PROV_OK) fail_msg("%s", err.msg);
   prov_request_close(&q);

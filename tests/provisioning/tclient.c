@@ -16,7 +16,8 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_property *p) {
+static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
+                       const mosquitto_property *p) {
   tclient *c = obj;
   c->connack = rc;
   if (rc == 0) c->connected = true;
@@ -36,7 +37,8 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
   if (mid == c->sub_mid) c->sub_done = true, c->sub_qos = n > 0 ? q[0] : 0x80;
 }
 
-static void on_publish(struct mosquitto *m, void *obj, int mid, int reason, const mosquitto_property *p) {
+static void on_publish(struct mosquitto *m, void *obj, int mid, int reason,
+                       const mosquitto_property *p) {
   tclient *c = obj;
   if (mid == c->pub_mid) c->pub_done = true, c->pub_reason = reason;
 }
@@ -47,7 +49,8 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
   if (c->n_msgs == TC_MSGS) return;
   tc_msg *t = &c->msgs[c->n_msgs++];
   snprintf(t->topic, sizeof t->topic, "%s", msg->topic);
-  t->len = msg->payloadlen < (int)sizeof t->payload - 1 ? msg->payloadlen : (int)sizeof t->payload - 1;
+  t->len =
+      msg->payloadlen < (int)sizeof t->payload - 1 ? msg->payloadlen : (int)sizeof t->payload - 1;
   memcpy(t->payload, msg->payload, (size_t)t->len);
   t->payload[t->len] = '\0';
 }
@@ -105,7 +108,8 @@ int tc_connect(tclient *c, const tc_opts *o) {
     return -1;
   if (o->no_time_check && no_time_ctx(c, o) != 0) return -1;
   if (o->session_expiry_s)
-    mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, (uint32_t)o->session_expiry_s);
+    mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                 (uint32_t)o->session_expiry_s);
   int rc = mosquitto_connect_bind_v5(c->m, "127.0.0.1", o->port, 30, NULL, props);
   mosquitto_property_free_all(&props);
   if (rc != MOSQ_ERR_SUCCESS) {
@@ -124,8 +128,8 @@ int tc_sub(tclient *c, const char *filter) {
 
 int tc_pub(tclient *c, const char *topic, const char *payload) {
   c->pub_done = false;
-  if (mosquitto_publish_v5(c->m, &c->pub_mid, topic, (int)strlen(payload), payload, 1, false, NULL) !=
-      MOSQ_ERR_SUCCESS)
+  if (mosquitto_publish_v5(c->m, &c->pub_mid, topic, (int)strlen(payload), payload, 1, false,
+                           NULL) != MOSQ_ERR_SUCCESS)
     return -1;
   return pump_until(c, &c->pub_done, TC_WAIT_MS) ? c->pub_reason : -1;
 }

@@ -3,7 +3,10 @@
  * (an hq-identity client that answers requests with prov_handle_request,
  * as hq will).
  *
- *   prov_agent <path of storenode-provision>
+ *   prov_agent <path of storenode-provision> [<path of storenode>]
+ *
+ * With storenode, the first box also runs it on the config the agent wrote,
+ * until HQ hears the store on its own topics.
  *
  * Each wait is bounded and waits for the event itself (a message, the
  * agent's exit), never a fixed sleep. */
@@ -31,6 +34,7 @@
 #define AGENT_WAIT_MS 60000
 
 static const char *agent_bin;
+static const char *storenode_bin; /* optional: the box then really runs storenode */
 
 typedef struct world {
   fx f;
@@ -62,8 +66,9 @@ static void box_init(box *x, const char *serial, const char *token) {
   snprintf(p, sizeof p, "%s/claim-token", x->dir);
   assert_int_equal(prov_file_write(p, token, strlen(token), 0600, NULL), PROV_OK);
   snprintf(p, sizeof p, "%s/base.conf", x->dir);
-  const char *base = "# local settings\ndb_path = /var/lib/storenode/store.db\nhttp_addr = 0.0.0.0\n"
-                     "heartbeat_s = 15\n";
+  char base[FX_PATH * 2 + 128];
+  snprintf(base, sizeof base, "# local settings\ndb_path = %s/store.db\nhttp_addr = 127.0.0.1\n"
+           "http_port = 0\nheartbeat_s = 15\n", x->dir);
   assert_int_equal(prov_file_write(p, base, strlen(base), 0644, NULL), PROV_OK);
 }
 
@@ -137,7 +142,8 @@ static void hq_serve(hq_mode mode, served *s) {
   while (W->served < W->hq.n_msgs) {
     tc_msg *m = &W->hq.msgs[W->served++];
     if (prov_topic_parse(m->topic, serial, &is_response, NULL) != PROV_OK || is_response) continue;
-    if (prov_handle_request(W->f.srv, m->topic, m->payload, (size_t)m->len, &s->last, &err) != PROV_OK)
+    if (prov_handle_request(W->f.srv, m->topic, m->payload, (size_t)m->len, &s->last, &err) !=
+        PROV_OK)
       fail_msg("hq: %s", err.msg);
     s->requests++;
     if (mode == ANSWER) publish_reply(&s->last);
@@ -183,13 +189,21 @@ static int group_setup(void **state) {
   W = w;
   fx_open(&w->f);
   fx_identities(&w->f);
-  if (test_broker_start_conf(&w->b, fx_broker_conf, &w->f, why, sizeof why) != 0) fail_msg("%s", why);
+  if (test_broker_start_conf(&w->b, fx_broker_conf, &w->f, why, sizeof why) != 0)
+    fail_msg("%s", why);
   /* boxes must be told the test broker's port; pending boxes wait on the
    * line for 30 s before asking again (prov_assign answers them at once) */
   w->f.opts.broker_port = w->b.port;
   w->f.opts.pending_retry_s = 30;
   fx_reopen(&w->f);
-  tc_opts o = {.port = w->b.port, .client_id = "hq", .cafile = w->f.ca_crt, .certfile = w->f.hq_crt, .keyfile = w->f.hq_key, .username = NULL, .clean_start = true, .session_expiry_s = 0};
+  tc_opts o = {.port = w->b.port,
+               .client_id = "hq",
+               .cafile = w->f.ca_crt,
+               .certfile = w->f.hq_crt,
+               .keyfile = w->f.hq_key,
+               .username = NULL,
+               .clean_start = true,
+               .session_expiry_s = 0};
   assert_int_equal(tc_connect(&w->hq, &o), 0);
   assert_int_equal(tc_sub(&w->hq, PROV_REQUEST_FILTER), 1);
   *state = w;
@@ -208,7 +222,8 @@ static int group_teardown(void **state) {
 
 static void token(const char *serial, char *out) {
   prov_err err = {0};
-  if (prov_server_token_create(W->f.srv, serial, 3600, out, &err) != PROV_OK) fail_msg("%s", err.msg);
+  if (prov_server_token_create(W->f.srv, serial, 3600, out, &err) != PROV_OK)
+    fail_msg("%s", err.msg);
 }
 
 static void assign(const char *serial, const char *store, prov_reply *r) {
@@ -245,6 +260,40 @@ static void expect_provisioned(const box *x, const char *store, prov_cert_info *
   proto_buf_close(&ca);
 }
 
+/* With the storenode program: start it on the config the agent wrote and
+ * wait until HQ hears it on the store's own topics (its hello). */
+static void run_storenode(const box *x, const char *store) {
+  char topic[PROTO_TOPIC_MAX], log[FX_PATH + 16];
+  int status;
+  if (!storenode_bin) return;
+  snprintf(topic, sizeof topic, "retail/v1/stores/%s/up/hello", store);
+  snprintf(log, sizeof log, "%s/storenode.log", x->dir);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) dup2(fd, 2), dup2(fd, 1);
+    execl(storenode_bin, storenode_bin, "--config", x->node_conf, (char *)NULL);
+    _exit(127);
+  }
+  long long end = test_now_ms() + AGENT_WAIT_MS;
+  int got = -1, from = W->hq.n_msgs; /* only what arrives from now on */
+  while (got < 0 && test_now_ms() < end && waitpid(pid, &status, WNOHANG) == 0) {
+    tc_pump(&W->hq, 20);
+    for (int i = from; i < W->hq.n_msgs; i++)
+      if (strcmp(W->hq.msgs[i].topic, topic) == 0) got = i;
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, &status, 0);
+  if (got < 0) {
+    char line[1024];
+    FILE *f = fopen(log, "r");
+    while (f && fgets(line, sizeof line, f)) fputs(line, stderr);
+    if (f) fclose(f);
+    fail_msg("storenode did not reach HQ as %s with the provisioned identity", store);
+  }
+}
+
 /* ---- tests ----------------------------------------------------------------------------- */
 
 static void test_box_provisions_end_to_end(void **state) {
@@ -272,7 +321,8 @@ static void test_box_provisions_end_to_end(void **state) {
   assert_true(file_has(x.node_conf, line));
   snprintf(line, sizeof line, "mqtt_keyfile = %s\n", key);
   assert_true(file_has(x.node_conf, line));
-  assert_true(file_has(x.node_conf, "db_path = /var/lib/storenode/store.db\n"));
+  snprintf(line, sizeof line, "db_path = %s/store.db\n", x.dir);
+  assert_true(file_has(x.node_conf, line));
   assert_true(file_has(x.node_conf, "heartbeat_s = 15\n")); /* local wins over HQ's 5 */
   assert_false(file_has(x.node_conf, "heartbeat_s = 5"));
   /* the secret stays out of the log */
@@ -281,13 +331,21 @@ static void test_box_provisions_end_to_end(void **state) {
    * (HQ's one client: a second "hq" would take the first one's session) */
   tclient box_client;
   assert_int_equal(tc_sub(&W->hq, "retail/v1/stores/+/up/#"), 1);
-  tc_opts o = {.port = W->b.port, .client_id = "storenode", .cafile = W->f.ca_crt, .certfile = crt, .keyfile = key, .username = NULL, .clean_start = true, .session_expiry_s = 0};
+  tc_opts o = {.port = W->b.port,
+               .client_id = "storenode",
+               .cafile = W->f.ca_crt,
+               .certfile = crt,
+               .keyfile = key,
+               .username = NULL,
+               .clean_start = true,
+               .session_expiry_s = 0};
   assert_int_equal(tc_connect(&box_client, &o), 0);
   assert_int_equal(tc_pub(&box_client, "retail/v1/stores/store-102/up/events", "x"), 0x87);
-  assert_int_equal(tc_pub(&box_client, "retail/v1/stores/store-101/up/hello", "{}"), 0);
-  assert_true(tc_wait_msg(&W->hq, "retail/v1/stores/store-101/up/hello", TC_WAIT_MS) >= 0);
+  assert_int_equal(tc_pub(&box_client, "retail/v1/stores/store-101/up/events", "{}"), 0);
+  assert_true(tc_wait_msg(&W->hq, "retail/v1/stores/store-101/up/events", TC_WAIT_MS) >= 0);
   assert_false(tc_got(&W->hq, "retail/v1/stores/store-102/up/events"));
   tc_close(&box_client);
+  run_storenode(&x, "store-101");
   /* run again: already provisioned, no network needed (port 1 is closed) */
   box_config(&x, 1, 5, "auto");
   box_start(&x);
@@ -331,7 +389,8 @@ static void test_box_waits_pending_until_assigned(void **state) {
 static void test_box_resumes_after_power_cut(void **state) {
   box x;
   served s = {0};
-  char tok[PROV_TOKEN_MAX], key[FX_PATH], kh1[PROV_HASH_HEX], kh2[PROV_HASH_HEX], first[PROV_CERT_SERIAL_MAX];
+  char tok[PROV_TOKEN_MAX], key[FX_PATH], kh1[PROV_HASH_HEX], kh2[PROV_HASH_HEX],
+      first[PROV_CERT_SERIAL_MAX];
   char st[FX_PATH], crt[FX_PATH];
   prov_cert_info ci;
   prov_reply_init(&s.last);
@@ -412,14 +471,24 @@ static void test_box_clock_behind_broker_certificate(void **state) {
   memcpy(saved_key, W->f.broker_key, FX_PATH);
   fx_path(&W->f, W->f.broker_crt, FX_PATH, "future-broker.crt");
   fx_path(&W->f, W->f.broker_key, FX_PATH, "future-broker.key");
-  assert_int_equal(prov_server_issue_identity(W->f.srv, &r, 0, W->f.broker_crt, W->f.broker_key, NULL, &err),
-                   PROV_OK);
-  if (test_broker_start_conf(&future, fx_broker_conf, &W->f, why, sizeof why) != 0) fail_msg("%s", why);
+  assert_int_equal(
+      prov_server_issue_identity(W->f.srv, &r, 0, W->f.broker_crt, W->f.broker_key, NULL, &err),
+      PROV_OK);
+  if (test_broker_start_conf(&future, fx_broker_conf, &W->f, why, sizeof why) != 0)
+    fail_msg("%s", why);
   memcpy(W->f.broker_crt, saved_crt, FX_PATH);
   memcpy(W->f.broker_key, saved_key, FX_PATH);
   /* HQ listens on the future broker too */
   tclient hq2;
-  tc_opts o = {.port = future.port, .client_id = "hq", .cafile = W->f.ca_crt, .certfile = W->f.hq_crt, .keyfile = W->f.hq_key, .username = NULL, .clean_start = true, .session_expiry_s = 0, .no_time_check = true};
+  tc_opts o = {.port = future.port,
+               .client_id = "hq",
+               .cafile = W->f.ca_crt,
+               .certfile = W->f.hq_crt,
+               .keyfile = W->f.hq_key,
+               .username = NULL,
+               .clean_start = true,
+               .session_expiry_s = 0,
+               .no_time_check = true};
   if (tc_connect(&hq2, &o) != 0) {
     test_broker_dump_log(&future);
     fail_msg("hq to the future broker: connack %d rc %d", hq2.connack, hq2.disconnect_rc);
@@ -440,7 +509,9 @@ static void test_box_clock_behind_broker_certificate(void **state) {
     tc_pump(&hq2, 20);
     while (handled < hq2.n_msgs) {
       tc_msg *m = &hq2.msgs[handled++];
-      assert_int_equal(prov_handle_request(W->f.srv, m->topic, m->payload, (size_t)m->len, &s.last, &err), PROV_OK);
+      assert_int_equal(
+          prov_handle_request(W->f.srv, m->topic, m->payload, (size_t)m->len, &s.last, &err),
+          PROV_OK);
       assert_int_equal(tc_pub(&hq2, s.last.topic, s.last.json.data), 0);
     }
     if (waitpid(x.pid, &status, WNOHANG) == x.pid) break;
@@ -461,6 +532,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   agent_bin = argv[1];
+  storenode_bin = argc > 2 && access(argv[2], X_OK) == 0 ? argv[2] : NULL;
   if (getenv("PROV_TEST_FILTER")) cmocka_set_test_filter(getenv("PROV_TEST_FILTER"));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_box_provisions_end_to_end),

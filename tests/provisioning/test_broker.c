@@ -47,7 +47,8 @@ static void other_ca_cert(world *w) {
   proto_buf_init(&pem);
   fx_path(&w->f, dir, sizeof dir, "otherca");
   int64_t now = fx_clock_fn(&w->f.clock) / 1000;
-  assert_int_equal(prov_ca_create(dir, "Test Fleet CA", now - 3600, 30, &err), PROV_OK); /* same name! */
+  assert_int_equal(prov_ca_create(dir, "Test Fleet CA", now - 3600, 30, &err),
+                   PROV_OK); /* same name! */
   assert_int_equal(prov_ca_open(&ca, dir, &err), PROV_OK);
   fx_path(&w->f, w->other_ca.key, FX_PATH, "other.key");
   fx_path(&w->f, w->other_ca.crt, FX_PATH, "other.crt");
@@ -80,7 +81,8 @@ static int group_setup(void **state) {
   fx_store_cert(&w->f, "store-004", "SN4", now - 10 * 86400, now - 86400, w->s4_expired.crt,
                 w->s4_expired.key);
   other_ca_cert(w);
-  if (test_broker_start_conf(&w->b, fx_broker_conf, &w->f, why, sizeof why) != 0) fail_msg("%s", why);
+  if (test_broker_start_conf(&w->b, fx_broker_conf, &w->f, why, sizeof why) != 0)
+    fail_msg("%s", why);
   W = w;
   *state = w;
   return 0;
@@ -98,7 +100,14 @@ static int group_teardown(void **state) {
 /* Connect with an identity's files; fails the test if refused. */
 static void connect_as(tclient *c, const char *crt, const char *key, const char *id, bool clean,
                        int expiry) {
-  tc_opts o = {.port = W->b.port, .client_id = id, .cafile = W->f.ca_crt, .certfile = crt, .keyfile = key, .username = NULL, .clean_start = clean, .session_expiry_s = expiry};
+  tc_opts o = {.port = W->b.port,
+               .client_id = id,
+               .cafile = W->f.ca_crt,
+               .certfile = crt,
+               .keyfile = key,
+               .username = NULL,
+               .clean_start = clean,
+               .session_expiry_s = expiry};
   if (tc_connect(c, &o) != 0) {
     test_broker_dump_log(&W->b);
     fail_msg("%s could not connect (connack %d, rc %d)", crt, c->connack, c->disconnect_rc);
@@ -145,7 +154,14 @@ static void test_store_reads_only_its_own_topics(void **state) {
 
 static void test_username_in_connect_is_ignored(void **state) {
   tclient hq, a;
-  tc_opts o = {.port = W->b.port, .client_id = "hq", .cafile = W->f.ca_crt, .certfile = W->s1.crt, .keyfile = W->s1.key, .username = PROV_HQ_IDENTITY, .clean_start = true, .session_expiry_s = 0};
+  tc_opts o = {.port = W->b.port,
+               .client_id = "hq",
+               .cafile = W->f.ca_crt,
+               .certfile = W->s1.crt,
+               .keyfile = W->s1.key,
+               .username = PROV_HQ_IDENTITY,
+               .clean_start = true,
+               .session_expiry_s = 0};
   connect_hq(&hq);
   assert_int_equal(tc_sub(&hq, "retail/v1/stores/+/up/#"), 1);
   assert_int_equal(tc_connect(&a, &o), 0); /* claims to be hq; the certificate says store-001 */
@@ -198,7 +214,14 @@ static void test_client_id_cannot_take_over_a_session(void **state) {
 
 static void expect_refused(const char *what, const char *crt, const char *key) {
   tclient c;
-  tc_opts o = {.port = W->b.port, .client_id = "x", .cafile = W->f.ca_crt, .certfile = crt, .keyfile = key, .username = NULL, .clean_start = true, .session_expiry_s = 0};
+  tc_opts o = {.port = W->b.port,
+               .client_id = "x",
+               .cafile = W->f.ca_crt,
+               .certfile = crt,
+               .keyfile = key,
+               .username = NULL,
+               .clean_start = true,
+               .session_expiry_s = 0};
   if (tc_connect(&c, &o) == 0) {
     tc_close(&c);
     fail_msg("%s: the broker accepted the connection", what);
@@ -269,7 +292,8 @@ static void test_claim_identity_only_provisions(void **state) {
   tc_sub(&cl, "retail/v1/stores/#");
   tc_sub(&cl, "retail/v1/provision/+/request"); /* other boxes' tokens: no */
   assert_int_equal(tc_pub(&cl, T("store-001", "up/events"), "forged"), NOT_AUTHORIZED);
-  assert_int_equal(tc_pub(&cl, "retail/v1/provision/SN7/response", "forged answer"), NOT_AUTHORIZED);
+  assert_int_equal(tc_pub(&cl, "retail/v1/provision/SN7/response", "forged answer"),
+                   NOT_AUTHORIZED);
   assert_int_equal(tc_pub(&cl, "retail/v1/provision/SN7/request", "a request"), 0);
   assert_true(tc_wait_msg(&hq, "retail/v1/provision/SN7/request", TC_WAIT_MS) >= 0);
   assert_int_equal(tc_pub(&hq, T("store-001", "down/events"), "not for claim"), 0);

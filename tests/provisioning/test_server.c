@@ -51,7 +51,8 @@ static void key_path(t *x, const char *name, char *out) { fx_path(&x->f, out, FX
 
 static void token(t *x, const char *serial, int64_t ttl_s, char *out) {
   prov_err err = {0};
-  if (prov_server_token_create(x->f.srv, serial, ttl_s, out, &err) != PROV_OK) fail_msg("%s", err.msg);
+  if (prov_server_token_create(x->f.srv, serial, ttl_s, out, &err) != PROV_OK)
+    fail_msg("%s", err.msg);
 }
 
 static void assign(t *x, const char *serial, const char *store) {
@@ -62,7 +63,8 @@ static void assign(t *x, const char *serial, const char *store) {
 /* Send a request JSON on serial's topic; decode the reply into x->p. */
 static void send_json(t *x, const char *topic, const char *json, size_t len) {
   prov_err err = {0};
-  if (prov_handle_request(x->f.srv, topic, json, len, &x->r, &err) != PROV_OK) fail_msg("%s", err.msg);
+  if (prov_handle_request(x->f.srv, topic, json, len, &x->r, &err) != PROV_OK)
+    fail_msg("%s", err.msg);
   fx_response(&x->r, &x->p);
 }
 
@@ -76,8 +78,8 @@ static void ask(t *x, const char *serial, const char *keyname, const char *tok) 
 
 static void expect_refused(t *x, int reason) {
   if (x->p.status != PROV_REFUSED || x->p.reason != reason)
-    fail_msg("want refused %s, got %s %s (%s)", prov_err_wire(reason), prov_status_name(x->p.status),
-             prov_err_wire(x->p.reason), x->p.detail);
+    fail_msg("want refused %s, got %s %s (%s)", prov_err_wire(reason),
+             prov_status_name(x->p.status), prov_err_wire(x->p.reason), x->p.detail);
 }
 
 static void expect_issued(t *x, const char *store, const char *serial, const char *keyname) {
@@ -87,12 +89,12 @@ static void expect_issued(t *x, const char *store, const char *serial, const cha
   size_t calen;
   const char *ca = prov_ca_cert_pem(prov_server_ca(x->f.srv), &calen);
   if (x->p.status != PROV_ISSUED)
-    fail_msg("want issued, got %s %s (%s)", prov_status_name(x->p.status), prov_err_wire(x->p.reason),
-             x->p.detail);
+    fail_msg("want issued, got %s %s (%s)", prov_status_name(x->p.status),
+             prov_err_wire(x->p.reason), x->p.detail);
   assert_string_equal(x->p.store_id, store);
   bool real_time = x->f.clock.offset_ms == 0; /* mbedTLS checks dates with the real clock */
-  assert_int_equal(prov_cert_verify(x->p.cert_pem.data, x->p.cert_pem.len, ca, calen, real_time, &err),
-                   PROV_OK);
+  assert_int_equal(
+      prov_cert_verify(x->p.cert_pem.data, x->p.cert_pem.len, ca, calen, real_time, &err), PROV_OK);
   assert_int_equal(prov_cert_info_get(x->p.cert_pem.data, x->p.cert_pem.len, &ci, &err), PROV_OK);
   assert_string_equal(ci.cn, store);
   assert_string_equal(ci.device_serial, serial);
@@ -224,7 +226,8 @@ static void test_new_key_supersedes(void **state) {
   bool listed = false;
   for (const mbedtls_x509_crl_entry *e = &crl.entry; e && e->serial.len; e = e->next) {
     char hex[PROV_CERT_SERIAL_MAX] = "";
-    for (size_t i = 0; i < e->serial.len && i < 20; i++) snprintf(hex + 2 * i, 3, "%02x", e->serial.p[i]);
+    for (size_t i = 0; i < e->serial.len && i < 20; i++)
+      snprintf(hex + 2 * i, 3, "%02x", e->serial.p[i]);
     if (strcmp(hex, old) == 0) listed = true;
   }
   mbedtls_x509_crl_free(&crl);
@@ -323,11 +326,14 @@ static void edit_csr(t *x, der_edit edit, void *ctx) {
   const char *p = strchr(q.csr_pem.data, '\n') + 1, *end = strstr(p, "-----END");
   for (size_t n = 0; p < end; p++)
     if (*p != '\n' && *p != '\r') body[n++] = *p, body[n] = '\0';
-  assert_int_equal(mbedtls_base64_decode(der, sizeof der, &dlen, (unsigned char *)body, strlen(body)), 0);
+  assert_int_equal(
+      mbedtls_base64_decode(der, sizeof der, &dlen, (unsigned char *)body, strlen(body)), 0);
   edit(der, dlen, ctx);
   assert_int_equal(mbedtls_base64_encode(b64, sizeof b64, &blen, der, dlen), 0);
   proto_buf_reset(&q.csr_pem);
-  proto_buf_printf(&q.csr_pem, "-----BEGIN CERTIFICATE REQUEST-----\n%s\n-----END CERTIFICATE REQUEST-----\n", b64);
+  proto_buf_printf(&q.csr_pem,
+                   "-----BEGIN CERTIFICATE REQUEST-----\n%s\n-----END CERTIFICATE REQUEST-----\n",
+                   b64);
   proto_buf_reset(&x->json);
   assert_int_equal(prov_request_encode(&q, &x->json, &err), PROV_OK);
   prov_request_close(&q);
@@ -395,8 +401,10 @@ static void test_tampered_csr(void **state) {
   send_json(x, REQ("SN1"), x->json.data, x->json.len);
   expect_refused(x, PROV_ESIGNATURE);
   /* garbage in the CSR field */
-  const char *junk = "{\"v\":1,\"serial\":\"SN1\",\"nonce\":\"0123456789abcdef\",\"agent_version\":\"t\","
-                     "\"csr_pem\":\"-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END CERTIFICATE REQUEST-----\\n\"}";
+  const char *junk =
+      "{\"v\":1,\"serial\":\"SN1\",\"nonce\":\"0123456789abcdef\",\"agent_version\":\"t\","
+      "\"csr_pem\":\"-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END CERTIFICATE "
+      "REQUEST-----\\n\"}";
   send_json(x, REQ("SN1"), junk, strlen(junk));
   expect_refused(x, PROV_ECSR);
   /* none of these spent the token */
@@ -411,17 +419,20 @@ static void test_bad_messages(void **state) {
   expect_refused(x, PROV_EMSG);
   assert_string_equal(x->p.serial, "SN1");
   assert_string_equal(x->p.nonce, "");
-  const char *missing = "{\"v\":1,\"serial\":\"SN1\",\"nonce\":\"0123456789abcdef\",\"agent_version\":\"t\"}";
+  const char *missing =
+      "{\"v\":1,\"serial\":\"SN1\",\"nonce\":\"0123456789abcdef\",\"agent_version\":\"t\"}";
   send_json(x, REQ("SN1"), missing, strlen(missing));
   expect_refused(x, PROV_EMSG);
   assert_non_null(strstr(x->p.detail, "csr_pem"));
   assert_string_equal(x->p.nonce, "0123456789abcdef");
   /* not a request topic: nothing to answer */
-  assert_int_equal(prov_handle_request(x->f.srv, PROV_TOPIC_PREFIX "SN1/response", "{}", 2, &x->r, &err),
-                   PROV_EINVAL);
+  assert_int_equal(
+      prov_handle_request(x->f.srv, PROV_TOPIC_PREFIX "SN1/response", "{}", 2, &x->r, &err),
+      PROV_EINVAL);
   assert_false(x->r.send);
-  assert_int_equal(prov_handle_request(x->f.srv, "retail/v1/stores/s/up/events", "{}", 2, &x->r, &err),
-                   PROV_EINVAL);
+  assert_int_equal(
+      prov_handle_request(x->f.srv, "retail/v1/stores/s/up/events", "{}", 2, &x->r, &err),
+      PROV_EINVAL);
 }
 
 static void test_rate_limit(void **state) {
@@ -462,11 +473,15 @@ static void test_register_csv(void **state) {
   prov_err err = {0};
   fx_path(&x->f, path, sizeof path, "devices.csv");
   FILE *f = fopen(path, "w");
-  fputs("serial,store_id\n# the first three stores\nSN1, store-001\n\nSN2,store-002\r\nSN3,store-003\n", f);
+  fputs(
+      "serial,store_id\n# the first three stores\nSN1, "
+      "store-001\n\nSN2,store-002\r\nSN3,store-003\n",
+      f);
   fclose(f);
   assert_int_equal(prov_server_register_csv(x->f.srv, path, NULL, NULL, &n, &err), PROV_OK);
   assert_int_equal(n, 3);
-  assert_int_equal(prov_registry_devices(prov_server_registry(x->f.srv), count_devices, &listed, &err), 0);
+  assert_int_equal(
+      prov_registry_devices(prov_server_registry(x->f.srv), count_devices, &listed, &err), 0);
   assert_int_equal(listed, 3);
   prov_device d;
   assert_int_equal(prov_registry_device(prov_server_registry(x->f.srv), "SN2", &d, &err), PROV_OK);
