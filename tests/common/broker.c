@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -109,8 +110,13 @@ static pid_t spawn(const test_broker *b) {
   char conf[300], logp[300];
   snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
   snprintf(logp, sizeof logp, "%s/broker.log", b->dir);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) return pid;
+  /* A test that crashes or is killed by its timeout must not leave a broker
+   * behind: the kernel kills the child when the test process dies. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
   int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
   int null = open("/dev/null", O_RDWR);
   if (fd >= 0) {

@@ -50,6 +50,15 @@ static void conf_value(const char *conf, const char *key, char *out, size_t cap)
   snprintf(out, cap, "%.*s", (int)n, p);
 }
 
+/* Is pid a fake storenode (not a stranger that reused a stale pid)? */
+static int is_fake_storenode(int pid) {
+  char path[64], cmd[PATH_MAX];
+  snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+  slurp(path, cmd, sizeof cmd);
+  const char *base = strrchr(cmd, '/');
+  return strcmp(base ? base + 1 : cmd, "storenode") == 0;
+}
+
 /* SIGTERM the previous instance and wait (at most 5 s) until it is gone. */
 static void take_over(void) {
   char path[PATH_MAX + 32], buf[32];
@@ -60,7 +69,8 @@ static void take_over(void) {
   if (pid <= 1 || pid == getpid()) return;
   fd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (fd < 0) return; /* already gone */
-  if (kill(pid, SIGTERM) == 0) {
+  /* The pidfd pins the process, so the check below cannot race a reuse. */
+  if (is_fake_storenode(pid) && syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0) == 0) {
     struct pollfd p = {fd, POLLIN, 0};
     poll(&p, 1, 5000);
   }

@@ -39,8 +39,10 @@ static const char *storenode_bin; /* optional: the box then really runs storenod
 typedef struct world {
   fx f;
   test_broker b;
+  test_broker future;         /* test_box_clock_behind_broker_certificate's */
   tclient hq;                 /* HQ: subscribed to the request topics */
   int served;                 /* hq.msgs handled so far */
+  pid_t agent;                /* the agent running now, 0 if none */
 } world;
 
 static world *W;
@@ -89,6 +91,7 @@ static void box_config(box *x, int port, int max_wait_s, const char *time_check)
 static void box_start(box *x) {
   x->pid = fork();
   assert_true(x->pid >= 0);
+  W->agent = x->pid;
   if (x->pid == 0) {
     int fd = open(x->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) dup2(fd, 2), dup2(fd, 1);
@@ -158,13 +161,14 @@ static int box_wait(box *x, hq_mode mode, served *s) {
   while (test_now_ms() < end) {
     hq_serve(mode, s);
     if (waitpid(x->pid, &status, WNOHANG) == x->pid) {
-      x->pid = 0;
+      x->pid = W->agent = 0;
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
   }
   box_dump(x);
   kill(x->pid, SIGKILL);
   waitpid(x->pid, NULL, 0);
+  W->agent = 0;
   fail_msg("the agent did not finish within %d ms", AGENT_WAIT_MS);
   return -1;
 }
@@ -213,7 +217,12 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
   world *w = *state;
   if (getenv("PROV_TEST_BROKER_LOG")) test_broker_dump_log(&w->b);
+  if (w->agent > 0) { /* a test failed while its agent ran: ours, by pid */
+    kill(w->agent, SIGKILL);
+    waitpid(w->agent, NULL, 0);
+  }
   tc_close(&w->hq);
+  test_broker_stop(&w->future); /* a no-op unless a failure left it running */
   test_broker_stop(&w->b);
   fx_close(&w->f);
   free(w);
@@ -407,6 +416,7 @@ static void test_box_resumes_after_power_cut(void **state) {
   memcpy(first, s.last.cert_serial, sizeof first);
   kill(x.pid, SIGKILL);
   waitpid(x.pid, NULL, 0);
+  W->agent = 0;
   box_file(&x, "key.pem", key);
   box_file(&x, "state", st);
   box_file(&x, "cert.pem", crt);
@@ -460,7 +470,7 @@ static void test_box_clock_behind_broker_certificate(void **state) {
   box x;
   served s = {0};
   char why[1024], tok[PROV_TOKEN_MAX], saved_crt[FX_PATH], saved_key[FX_PATH];
-  test_broker future;
+  test_broker *future = &W->future;
   prov_err err = {0};
   prov_cert_info ci;
   prov_reply_init(&s.last);
@@ -474,13 +484,13 @@ static void test_box_clock_behind_broker_certificate(void **state) {
   assert_int_equal(
       prov_server_issue_identity(W->f.srv, &r, 0, W->f.broker_crt, W->f.broker_key, NULL, &err),
       PROV_OK);
-  if (test_broker_start_conf(&future, fx_broker_conf, &W->f, why, sizeof why) != 0)
+  if (test_broker_start_conf(future, fx_broker_conf, &W->f, why, sizeof why) != 0)
     fail_msg("%s", why);
   memcpy(W->f.broker_crt, saved_crt, FX_PATH);
   memcpy(W->f.broker_key, saved_key, FX_PATH);
   /* HQ listens on the future broker too */
   tclient hq2;
-  tc_opts o = {.port = future.port,
+  tc_opts o = {.port = future->port,
                .client_id = "hq",
                .cafile = W->f.ca_crt,
                .certfile = W->f.hq_crt,
@@ -490,18 +500,18 @@ static void test_box_clock_behind_broker_certificate(void **state) {
                .session_expiry_s = 0,
                .no_time_check = true};
   if (tc_connect(&hq2, &o) != 0) {
-    test_broker_dump_log(&future);
+    test_broker_dump_log(future);
     fail_msg("hq to the future broker: connack %d rc %d", hq2.connack, hq2.disconnect_rc);
   }
   assert_int_equal(tc_sub(&hq2, PROV_REQUEST_FILTER), 1);
   assign("SN-A5", "store-105", &s.last);
   token("SN-A5", tok);
   box_init(&x, "SN-A5", tok);
-  box_config(&x, future.port, 4, "yes");
+  box_config(&x, future->port, 4, "yes");
   box_start(&x);
   assert_int_equal(box_wait(&x, ANSWER, &s), 3);
   assert_true(file_has(x.log, "provisioning attempt failed"));
-  box_config(&x, future.port, 30, "no");
+  box_config(&x, future->port, 30, "no");
   box_start(&x);
   long long end = test_now_ms() + AGENT_WAIT_MS;
   int status = -1, handled = 0;
@@ -522,7 +532,7 @@ static void test_box_clock_behind_broker_certificate(void **state) {
   }
   expect_provisioned(&x, "store-105", &ci);
   tc_close(&hq2);
-  test_broker_stop(&future);
+  test_broker_stop(future);
   prov_reply_close(&s.last);
 }
 
