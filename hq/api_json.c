@@ -345,3 +345,15 @@ int hq_json_transfer(const char *body, size_t len, hq_transfer_req *r, hq_err *e
   cJSON_Delete(root);
   return rc;
 }
+
+int hq_json_assign(const char *body, size_t len, char store_id[PROTO_ID_MAX], hq_err *err) {
+  cJSON *root = NULL;
+  bool has = false;
+  store_id[0] = '\0';
+  int rc = parse(body, len, &root, err);
+  if (rc == HQ_OK) rc = no_dups(root, "", err);
+  if (rc == HQ_OK) rc = get_str(root, "", "store_id", store_id, PROTO_ID_MAX, &has, err);
+  if (rc == HQ_OK && !has) rc = hq_err_field(err, HQ_EINVAL, "store_id", "store_id: required");
+  cJSON_Delete(root);
+  return rc;
+}

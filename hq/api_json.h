@@ -30,5 +30,7 @@ int hq_json_store(const char *body, size_t len, hq_store_req *r, hq_err *err);
 int hq_json_catalog(const char *body, size_t len, hq_catalog_req *r, hq_err *err);
 void hq_json_catalog_free(hq_catalog_req *r);
 int hq_json_transfer(const char *body, size_t len, hq_transfer_req *r, hq_err *err);
+/* Device assignment: {"store_id"} (required). */
+int hq_json_assign(const char *body, size_t len, char store_id[PROTO_ID_MAX], hq_err *err);
 
 #endif

@@ -57,6 +57,24 @@ static const rt_cfg_key keys[] = {
     RT_CFG_ROW_BOOL(T, debug_endpoints, "false",
                     "serve GET /api/v1/debug/statehash?store=<id> (tests only, never in "
                     "production)"),
+    RT_CFG_ROW_STR(T, prov_ca_dir, 0, "",
+                   "fleet CA directory (ca.key 0600, ca.crt; `hq ca-init`); set = answer "
+                   "provisioning requests and offer the device commands; empty = off"),
+    RT_CFG_ROW_STR(T, prov_registry, 0, "", "provisioning registry (SQLite); empty = registry.db in prov_ca_dir"),
+    RT_CFG_ROW_STR(T, prov_crl_path, 0, "",
+                   "CRL hq keeps current (the broker's crlfile); empty = crl.pem in prov_ca_dir"),
+    RT_CFG_ROW_STR(T, prov_broker_host, 1, "127.0.0.1", "broker host told to provisioned boxes"),
+    RT_CFG_ROW_INT(T, prov_broker_port, 1, 65535, "8883",
+                   "broker TLS port told to boxes (and the listener of `hq broker-config`)"),
+    RT_CFG_ROW_STR(T, prov_node_config, 0, "",
+                   "file of storenode config lines sent to every box (no secrets: every claim "
+                   "holder can read them); empty = none"),
+    RT_CFG_ROW_INT(T, prov_device_days, 1, 3650, "365", "validity of a box's certificate (days)"),
+    RT_CFG_ROW_INT(T, prov_rate_max, 1, 1000000, "10", "provisioning requests per serial per window"),
+    RT_CFG_ROW_INT(T, prov_rate_window_s, 1, 86400, "60", "the rate limit's window (s)"),
+    RT_CFG_ROW_STR(T, broker_restart_cmd, 0, "",
+                   "shell command that restarts the broker after the CRL changed (revocation); "
+                   "empty = hq only says so (docs/security.md: restart, not SIGHUP)"),
 };
 #undef T
 

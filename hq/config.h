@@ -45,6 +45,17 @@ typedef struct hq_config {
   int64_t idempotency_keep_s;
   rt_log_level log_level;
   bool debug_endpoints;
+  /* provisioning (hq/prov.h); prov_ca_dir empty = off */
+  char prov_ca_dir[HQ_CONFIG_PATH_MAX];
+  char prov_registry[HQ_CONFIG_PATH_MAX];
+  char prov_crl_path[HQ_CONFIG_PATH_MAX];
+  char prov_broker_host[256];
+  int64_t prov_broker_port;
+  char prov_node_config[HQ_CONFIG_PATH_MAX];
+  int64_t prov_device_days;
+  int64_t prov_rate_max;
+  int64_t prov_rate_window_s;
+  char broker_restart_cmd[HQ_CONFIG_PATH_MAX];
 } hq_config;
 
 void hq_config_defaults(hq_config *c);

@@ -35,7 +35,7 @@ size_t hq_http_pss_size(void) { return sizeof(pss); }
 
 /* The views of the dashboard add their table here. */
 static const hq_route_table *const tables[] = {&hq_api_routes, &hq_views_routes,
-                                               &hq_debug_routes};
+                                               &hq_debug_routes, &hq_prov_routes};
 
 /* ---- matching -------------------------------------------------------------------------- */
 

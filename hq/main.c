@@ -4,6 +4,9 @@
  *   hq [--config FILE] --print-config    show the effective configuration
  *   hq --config-markdown                 the key table for the docs
  *   hq --help | --version
+ *   hq --config FILE <subcommand> [args]  provisioning: CA, certificates,
+ *                                        devices, tokens, broker config
+ *                                        (prov_cmd.c, docs/hq.md)
  *
  * Exit status: 0 clean (also after SIGTERM/SIGINT), 1 runtime failure,
  * 2 bad usage or configuration.
@@ -19,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
+#include "prov.h"
 #include "server.h"
 
 #ifndef HQ_VERSION
@@ -38,7 +42,9 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: hq [--config FILE]                   run HQ\n"
           "       hq [--config FILE] --print-config    show the effective configuration\n"
-          "       hq --help | --version\n"
+          "       hq --help | --version\n");
+  hq_prov_usage(out);
+  fprintf(out,
           "\n"
           "HQ's aggregator and order intake: merges every store's events from the MQTT\n"
           "broker (retail/v1/stores/+/up/#) into its SQLite database, routes and\n"
@@ -81,6 +87,7 @@ int main(int argc, char **argv) {
   hq_err err;
   const char *config_path = NULL;
   bool print = false;
+  int sub = 0; /* argv index of a subcommand */
   hq_config_defaults(&cfg);
   hq_err_clear(&err);
   for (int i = 1; i < argc; i++) {
@@ -97,6 +104,9 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--config-markdown") == 0) {
       hq_config_print_markdown(stdout);
       return 0;
+    } else if (hq_prov_is_command(argv[i])) {
+      sub = i;
+      break; /* the rest are its arguments */
     } else {
       fprintf(stderr, "hq: unknown option '%s'\n\n", argv[i]);
       usage(stderr);
@@ -107,6 +117,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hq: config %s\n", err.msg);
     return 2;
   }
+  if (sub) return hq_prov_command(&cfg, argc - sub, argv + sub);
   rt_log_init(&lg, cfg.log_level, stderr);
   rt_log_route_lws(cfg.log_level <= RT_LOG_DEBUG ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : (LLL_ERR | LLL_WARN));
   if (print) {

@@ -37,6 +37,7 @@ static void commit(hq_server *s, const char *why) {
 static void on_message(hq_server *s, const rt_mqtt_event *ev) {
   hq_err err;
   hq_err_clear(&err);
+  if (hq_prov_message(s, ev)) return;
   int rc = hq_ingest(s->core, ev->topic, ev->payload, ev->len, &err);
   if (rc != HQ_OK) {
     char topic[200], esc[300];
@@ -75,7 +76,7 @@ static void drain(hq_server *s) {
 }
 
 static int open_mqtt(hq_server *s, hq_err *err) {
-  static const char *const subs[] = {UP_FILTER};
+  static const char *const subs[] = {UP_FILTER, PROV_REQUEST_FILTER};
   const hq_config *c = s->cfg;
   char msg[256] = "";
   rt_mqtt_opts o;
@@ -87,7 +88,7 @@ static int open_mqtt(hq_server *s, hq_err *err) {
   o.keepalive_s = (int)c->mqtt_keepalive_s;
   o.session_expiry_s = (uint32_t)c->mqtt_session_expiry_s;
   o.subs = subs;
-  o.n_subs = 1;
+  o.n_subs = s->prov ? 2 : 1;
   o.cafile = c->mqtt_cafile[0] ? c->mqtt_cafile : NULL;
   o.certfile = c->mqtt_certfile[0] ? c->mqtt_certfile : NULL;
   o.keyfile = c->mqtt_keyfile[0] ? c->mqtt_keyfile : NULL;
@@ -104,6 +105,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul) {
   hq_server *s = lws_container_of(sul, hq_server, sul_tick);
   commit(s, "tick");
   hq_core_tick(s->core);
+  hq_prov_tick(s);
   lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->cfg->tick_ms * LWS_US_PER_MS);
 }
 
@@ -186,6 +188,7 @@ int hq_server_create(hq_server **out, const hq_config *cfg, const rt_log *lg, hq
   s->started_ms = proto_wall_ms();
   int rc = hq_tokens_load(&s->tokens, cfg->api_tokens_file, err);
   if (rc == HQ_OK) rc = open_core(s, lg, err);
+  if (rc == HQ_OK) rc = hq_prov_start(s, err);
   if (rc == HQ_OK) rc = start_lws(s, err);
   if (rc == HQ_OK) rc = open_mqtt(s, err);
   if (rc != HQ_OK) {
@@ -223,6 +226,7 @@ void hq_server_destroy(hq_server *s) {
   }
   hq_views_http_close(s); /* the views' read connection, before the core */
   hq_core_close(s->core);
+  prov_server_close(s->prov);
   hq_tokens_free(&s->tokens);
   free(s);
 }

@@ -32,6 +32,7 @@
 #include "commands.h"
 #include "config.h"
 #include "core.h"
+#include "prov.h"
 #include "rt/log.h"
 #include "rt/mqtt.h"
 
@@ -135,6 +136,8 @@ struct hq_server {
   lws_sorted_usec_list_t sul_tick;
   struct lws_protocols protocols[2];
   void *ext;                       /* views and other add-ons (NULL: none) */
+  prov_server *prov;               /* provisioning (prov_run.c); NULL: off */
+  uint64_t prov_crl_ms;            /* last CRL rewrite */
 };
 
 int hq_server_create(hq_server **out, const hq_config *cfg, const rt_log *lg, hq_err *err);
@@ -149,6 +152,15 @@ void hq_server_destroy(hq_server *s);
 int hq_http_callback(hq_server *s, struct lws *wsi, enum lws_callback_reasons reason, void *user,
                      void *in, size_t len);
 size_t hq_http_pss_size(void);
+
+/* ---- prov_run.c (hq/prov.h) ---------------------------------------------------------------- */
+/* Open provisioning if prov_ca_dir is set and write the CRL; HQ_ECONFIG/HQ_EIO. */
+int hq_prov_start(hq_server *s, hq_err *err);
+/* Rewrite the CRL once a day. */
+void hq_prov_tick(hq_server *s);
+/* Answer a provisioning request; false if ev is not one (or provisioning is off). */
+bool hq_prov_message(hq_server *s, const rt_mqtt_event *ev);
+extern const hq_route_table hq_prov_routes;
 
 /* ---- metrics.c ------------------------------------------------------------------------------ */
 int hq_metrics_render(hq_server *s, proto_buf *out, hq_err *err);

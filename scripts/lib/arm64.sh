@@ -46,10 +46,18 @@ RETAIL_ARM64_SYSROOT="${RETAIL_ARM64_SYSROOT:-$RETAIL_ARM64_DIR/sysroot}"
 # compiling for arm64.
 retail_arm64_build() {
   "$RETAIL_ROOT/firmware/sysroot.sh" "$RETAIL_ARM64_SYSROOT" || return
+  # dpkg-deb keeps the packages' file times, so a newer library version can
+  # bring headers older than our objects: after a sysroot change, rebuild.
+  local pkgs="$RETAIL_ARM64_SYSROOT/.retail-packages" used="$RETAIL_ARM64_DIR/.retail-packages-used"
+  if [[ -f "$RETAIL_ARM64_DIR/CMakeCache.txt" ]] && ! cmp -s "$pkgs" "$used"; then
+    retail_log "arm64: the sysroot changed, clean rebuild"
+    cmake --build "$RETAIL_ARM64_DIR" --target clean >/dev/null 2>&1 || true
+  fi
   retail_build "$RETAIL_ARM64_DIR" Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" \
     -DCMAKE_TOOLCHAIN_FILE="$RETAIL_ARM64_TOOLCHAIN" \
     -DRETAIL_ARM64_SYSROOT="$RETAIL_ARM64_SYSROOT" \
     -DRETAIL_BUILD_HQ=OFF -DRETAIL_SANITIZE=OFF || return
+  cp "$pkgs" "$used"
   retail_arm64_strip
 }
 

@@ -331,12 +331,20 @@ static int act_hq_stock(sim_world *w, sim_replica *r) {
   static const proto_stock_reason why[] = {PROTO_STOCK_RECEIVE, PROTO_STOCK_TRANSFER_IN,
                                            PROTO_STOCK_CORRECTION};
   proto_stock_reason y = why[sim_below(&w->rng, 3)];
-  int64_t delta = y == PROTO_STOCK_CORRECTION ? (sim_permille(&w->rng, 500) ? 1 : -1) * sim_range(&w->rng, 1, 5)
-                                              : sim_range(&w->rng, 5, 30);
+  /* One draw per statement: C leaves the order of evaluation inside an
+   * expression open, and a seed must replay the same on every compiler. */
+  int64_t delta;
+  if (y == PROTO_STOCK_CORRECTION) {
+    int64_t sign = sim_permille(&w->rng, 500) ? 1 : -1;
+    delta = sign * sim_range(&w->rng, 1, 5);
+  } else {
+    delta = sim_range(&w->rng, 5, 30);
+  }
   char ref[PROTO_ID_MAX];
   snprintf(ref, sizeof ref, "po-%u", sim_below(&w->rng, 100000));
-  return issue_delta(w, r, sim_rep_names[1 + sim_below(&w->rng, SIM_NSTORE)],
-                     sim_sku_names[sim_below(&w->rng, SIM_NSKU)], y, delta, ref,
+  const char *store = sim_rep_names[1 + sim_below(&w->rng, SIM_NSTORE)];
+  const char *sku = sim_sku_names[sim_below(&w->rng, SIM_NSKU)];
+  return issue_delta(w, r, store, sku, y, delta, ref,
                      y == PROTO_STOCK_TRANSFER_IN ? "warehouse-01" : "");
 }
 

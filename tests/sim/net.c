@@ -158,7 +158,8 @@ static void faults(sim_world *w) {
   }
   if (sim_below(g, 6000) == 0) sim_restart(w, &w->rep[sim_below(g, SIM_NREP)]);
   if (sim_below(g, 5000) == 0) {  /* NTP steps a clock, forwards or back */
-    w->rep[sim_below(g, SIM_NREP)].clock_offset_ms = sim_range(g, -15000, 15000);
+    sim_replica *rep = &w->rep[sim_below(g, SIM_NREP)]; /* one draw per statement */
+    rep->clock_offset_ms = sim_range(g, -15000, 15000);
     w->st.clock_steps++;
   }
 }

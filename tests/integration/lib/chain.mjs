@@ -21,9 +21,11 @@ export const CATCH_UP_TIMEOUT = 30000;
 
 // ---- a link that can be cut ------------------------------------------------------
 
-// Forwards 127.0.0.1:<port> to the broker.  cut() resets every open
+// Forwards 127.0.0.1:<port> to the broker.  cut() closes every open
 // connection and refuses new ones (a WAN down: the box sees the link drop
-// and keeps retrying); restore() accepts again on the same port.
+// and keeps retrying); restore() accepts again on the same port.  (Not
+// resetAndDestroy(): with Node 20.20 a socket reset that way can leave the
+// process spinning in its exit-time handle cleanup.)
 export class TcpProxy {
   constructor(targetPort) {
     this.targetPort = targetPort;
@@ -55,7 +57,7 @@ export class TcpProxy {
   async cut() {
     const srv = this.server;
     this.server = null;
-    for (const s of this.socks) s.resetAndDestroy ? s.resetAndDestroy() : s.destroy();
+    for (const s of this.socks) s.destroy();
     this.socks.clear();
     if (srv) await new Promise((resolve) => srv.close(resolve));
   }
