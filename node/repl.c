@@ -6,8 +6,9 @@
  *     down/hello    HQ's vv: its contiguous seq of our origin is an ack;
  *                   resend everything after it (pump from the acked point);
  *                   answer up/ack
- *     down/events   whole batch checked first (proto_batch_decode), store of
- *                   topic = batch = every event = ours, else dropped + logged;
+ *     down/events   whole batch checked first (proto_batch_decode): store of
+ *                   topic = batch = every event = ours and every origin is
+ *                   "hq:<ours>", else dropped + logged;
  *                   node_engine_ingest each, one commit, then up/ack
  *     down/ack      our contiguous seq in it leaves the outbox; pump more
  *     DISCONNECTED  forget what is in flight (it is resent after the hello)
@@ -51,7 +52,7 @@
 #define DEF_PORT 1883
 #define DEF_HEARTBEAT_S 15
 #define DEF_RETRANSMIT_S 10
-#define DEF_WINDOW 4u
+#define DEF_WINDOW 16u /* 4 capped catch-up at ~20k events/s (docs/performance.md) */
 #define MAX_WINDOW 64u
 #define TICK_US (1000 * LWS_US_PER_MS)
 
@@ -231,19 +232,26 @@ static void rewind_flight(node_repl *r) {
 typedef struct ingest_ctx {
   node_repl *r;
   size_t seen, applied;
-  bool wrong_store;
+  const char *refused;           /* check pass: why the batch is refused */
+  char hq_origin[PROTO_ID_MAX];
   int rc;
   node_err err;
 } ingest_ctx;
 
-/* Every event carries the batch's store (the decoder checks): the first one
- * decides for the whole batch, before anything is applied. */
+/* Check pass, before anything is applied: HQ writes a store's down stream
+ * only as origin "hq:<store>" (proto/repl.h).  Another store, or any other
+ * origin (our own included), is forged or misrouted: the whole batch goes. */
+static int check_event(void *ctx, const proto_event *ev) {
+  ingest_ctx *c = ctx;
+  c->seen++;
+  if (strcmp(ev->store, c->r->o.store_id) != 0) c->refused = "wrong_store";
+  else if (strcmp(ev->origin, c->hq_origin) != 0) c->refused = "wrong_origin";
+  return c->refused != NULL;
+}
+
 static int ingest_event(void *ctx, const proto_event *ev) {
   ingest_ctx *c = ctx;
-  if (c->seen++ == 0 && strcmp(ev->store, c->r->o.store_id) != 0) {
-    c->wrong_store = true;
-    return 1;
-  }
+  c->seen++;
   c->rc = node_engine_ingest(c->r->o.eng, ev, &c->err);
   if (c->rc != NODE_OK) return 1;
   c->applied++;
@@ -257,19 +265,24 @@ static void on_events(node_repl *r, const void *payload, size_t len) {
   memset(&c, 0, sizeof c);
   c.r = r;
   node_err_clear(&c.err);
-  int prc = proto_batch_decode(payload, len, store, ingest_event, &c, &perr);
-  if (c.wrong_store || (prc == PROTO_OK && c.seen == 0 && strcmp(store, r->o.store_id) != 0)) {
+  proto_hq_origin(c.hq_origin, sizeof c.hq_origin, r->o.store_id, NULL);
+  int prc = proto_batch_decode(payload, len, store, check_event, &c, &perr);
+  if (!c.refused && prc == PROTO_OK && strcmp(store, r->o.store_id) != 0) c.refused = "wrong_store";
+  if (c.refused) {
     r->st.batches_rejected++;
-    node_logf(r->o.log, NODE_LOG_WARN, "replication batch rejected", "reason=wrong_store store=%s batch_store=%s",
-              r->o.store_id, node_log_esc(esc, sizeof esc, store));
+    node_logf(r->o.log, NODE_LOG_WARN, "replication batch rejected",
+              "reason=%s store=%s batch_store=%s index=%zu", c.refused, r->o.store_id,
+              node_log_esc(esc, sizeof esc, store), c.seen ? c.seen - 1 : 0);
     return;
   }
-  if (prc != PROTO_OK && c.seen == 0) {
+  if (prc != PROTO_OK) {
     r->st.batches_rejected++;
     node_logf(r->o.log, NODE_LOG_WARN, "replication batch rejected", "reason=malformed code=%s err=\"%s\"",
               proto_err_name(prc), node_log_esc(esc, sizeof esc, perr.msg));
     return;
   }
+  c.seen = 0;
+  prc = proto_batch_decode(payload, len, store, ingest_event, &c, &perr);
   if (c.rc != NODE_OK) /* the events before it stand: each is a fact on its own */
     node_logf(r->o.log, NODE_LOG_WARN, "replicated event refused", "index=%zu code=%s err=\"%s\"",
               c.seen - 1, node_err_wire(c.rc), node_log_esc(esc, sizeof esc, c.err.msg));

@@ -33,7 +33,7 @@ typedef struct node_repl_opts {
   uint32_t session_expiry_s;     /* 0: 86400 */
   int heartbeat_s;               /* 0: 15 */
   int retransmit_s;              /* 0: 10 */
-  unsigned window;               /* batches in flight; 0: 4 */
+  unsigned window;               /* batches in flight; 0: 16 */
   unsigned reconnect_min_s, reconnect_max_s; /* 0: 1 and 30 */
   const char *cafile, *certfile, *keyfile;   /* TLS when cafile is set */
   const char *version;           /* storenode version for the heartbeat (an id) */

@@ -29,7 +29,7 @@ typedef struct shared {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   const rl_corpus *c;              /* store names (sorted) */
-  unsigned connected;
+  unsigned connected, want_connected;
   bool subscribed;
   uint64_t pubacks, acks;
   uint64_t *acked;                 /* per store: HQ's contiguous seq */
@@ -138,8 +138,7 @@ static bool wait_for(shared *s, bool (*pred)(const shared *), double deadline) {
   return ok;
 }
 
-static unsigned want_connected;
-static bool all_connected(const shared *s) { return s->connected >= want_connected; }
+static bool all_connected(const shared *s) { return s->connected >= s->want_connected; }
 static bool is_subscribed(const shared *s) { return s->subscribed; }
 static bool all_done(const shared *s) { return s->done >= s->c->n_stores; }
 static bool all_pubacked(const shared *s) { return s->pubacks >= s->want_pubacks; }
@@ -191,7 +190,7 @@ static void clients_close(clients *cl) {
 static int clients_open(clients *cl, shared *s, int port, unsigned conns, char *why, size_t cap) {
   double deadline = rl_now_s() + 10;
   memset(cl, 0, sizeof *cl);
-  want_connected = 1;
+  s->want_connected = 1;
   if (!(cl->sub = client(s, "sub", 0, port, why, cap))) return -1;
   if (!wait_for(s, all_connected, deadline)) return snprintf(why, cap, "subscriber: no CONNACK"), -1;
   int rc = mosquitto_subscribe(cl->sub, NULL, ACK_FILTER, 1);
@@ -199,7 +198,9 @@ static int clients_open(clients *cl, shared *s, int port, unsigned conns, char *
     return snprintf(why, cap, "subscribe %s: %s", ACK_FILTER, mosquitto_strerror(rc)), -1;
   for (cl->n = 0; cl->n < conns; cl->n++)
     if (!(cl->pub[cl->n] = client(s, "pub", cl->n, port, why, cap))) return -1;
-  want_connected = 1 + conns;
+  pthread_mutex_lock(&s->mu);
+  s->want_connected = 1 + conns;
+  pthread_mutex_unlock(&s->mu);
   if (!wait_for(s, all_connected, deadline)) return snprintf(why, cap, "publishers: no CONNACK"), -1;
   return 0;
 }

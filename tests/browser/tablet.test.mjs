@@ -14,7 +14,8 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { spawnTied } from '../integration/lib/proc.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,7 +58,7 @@ function writeConfig(port) {
 // Start storenode and resolve with its port once it logs "listening ... port=N".
 function startNode() {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['--config', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawnTied(BIN, ['--config', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');

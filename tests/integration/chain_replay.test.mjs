@@ -164,12 +164,17 @@ test('every captured message twice, in a random order: nothing changes', { skip:
   const hqUp0 = await upMessagesAtHq();
   try {
     for (const m of order) await mqttPub(c.broker.port, m.topic, m.payload);
-    // Both ends have handled every replayed message (counted, not guessed).
-    const upReplayed = order.filter((m) => m.topic.includes('/up/')).length;
-    await waitUntil(async () => (await upMessagesAtHq()) >= hqUp0 + upReplayed, 'hq to handle the replayed up messages');
-    const downBatches = order.filter((m) => m.topic.endsWith('/down/events')).length;
-    await waitUntil(async () => (await nodeMetrics(node)).duplicate >= m0.node.duplicate + 2 * downEvents,
-      `store-a to see the ${downBatches} replayed down batches`);
+    // Both ends have handled every replayed message: each handles its topic
+    // in the broker's order, so a sentinel sent last (a deliberately
+    // malformed ack, refused and logged) comes out last.
+    const hqFrom = c.hq.log.length;
+    const nodeFrom = node.log.length;
+    await mqttPub(c.broker.port, 'retail/v1/stores/store-a/up/ack', 'sentinel');
+    await mqttPub(c.broker.port, 'retail/v1/stores/store-a/down/ack', 'sentinel');
+    await waitUntil(async () => c.hq.log.slice(hqFrom).some((l) => /msg="mqtt message refused" topic="[^"]*up\/ack"/.test(l)), 'hq to reach the sentinel');
+    await waitUntil(async () => node.log.slice(nodeFrom).some((l) => /msg="replication message rejected" kind=ack/.test(l)), 'store-a to reach the sentinel');
+    assert.ok((await upMessagesAtHq()) >= hqUp0 + order.filter((m) => m.topic.includes('/up/')).length + 1);
+    assert.ok((await nodeMetrics(node)).duplicate >= m0.node.duplicate + 2 * downEvents, 'every replayed down event a duplicate');
     const after = await snapshot();
     assert.deepEqual(after.hash, before.hash, 'the state digests');
     assert.deepEqual(after.logs, before.logs, 'the logs');
@@ -178,7 +183,7 @@ test('every captured message twice, in a random order: nothing changes', { skip:
     assert.equal(m1.hq.applied, m0.hq.applied, 'hq applied nothing new');
     assert.ok(m1.hq.duplicate >= m0.hq.duplicate + 2 * upEvents, `hq counted ${m1.hq.duplicate - m0.hq.duplicate} duplicates`);
     assert.equal(m1.node.remote, m0.node.remote, 'the store merged nothing new');
-    assert.equal(m1.hq.rejected, m0.hq.rejected, 'hq refused nothing');
+    assert.equal(m1.hq.rejected, m0.hq.rejected + 1, 'hq refused nothing but the sentinel');
     assert.equal(m1.node.rejected, m0.node.rejected, 'the store refused nothing');
     // Anything pushed to the tablet would precede this answer on its socket.
     assert.equal((await tab.cmd('alert.ack', { order_id: 'o-none' })).code, 'not_found');

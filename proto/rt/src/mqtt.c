@@ -224,6 +224,10 @@ static int setup_client(rt_mqtt *m, const rt_mqtt_opts *o, char *errbuf, size_t 
   if (!m->mosq) return fail(errbuf, cap, "mqtt: mosquitto_new failed", 0);
   mrc = mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
   if (mrc) return fail(errbuf, cap, "mqtt: protocol version", mrc);
+  /* Small messages (acks, single events) must not wait for Nagle: ~40 ms of
+   * the tablet-to-HQ lag was TCP delay (docs/performance.md, replication). */
+  mrc = mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+  if (mrc) return fail(errbuf, cap, "mqtt: tcp nodelay", mrc);
   mosquitto_connect_v5_callback_set(m->mosq, on_connect);
   mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
   mosquitto_message_v5_callback_set(m->mosq, on_message);

@@ -12,7 +12,8 @@
 // waitFor() resolves with the first message after a cursor matching a
 // predicate.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { spawnTied } from './proc.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,7 +122,7 @@ export class Node {
 
   async start() {
     this.log = [];
-    const proc = spawn(storenodeBin(), ['--config', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawnTied(storenodeBin(), ['--config', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
     let buf = '';
