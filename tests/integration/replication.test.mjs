@@ -14,8 +14,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { startNode, withTimeout, Hq, DEFAULT_TIMEOUT } from './lib/storenode.mjs';
 import { Broker, MOSQUITTO, MOSQUITTO_PUB, MOSQUITTO_SUB, waitUntil } from './lib/hq.mjs';
 import { spawnTied } from './lib/proc.mjs';
