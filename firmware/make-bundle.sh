@@ -51,7 +51,7 @@ for name in storenode storenode-provision storenode-update; do
 done
 cp -r "$root/node/www" "$stage/www"
 install -m 0644 "$here/etc/storenode.base.conf" "$here/etc/update.conf" "$stage/etc/"
-install -m 0644 "$here"/systemd/*.service "$here"/systemd/*.timer "$here/systemd/storenode.sysusers" "$stage/systemd/"
+install -m 0644 "$here"/systemd/*.service "$here"/systemd/*.timer "$here"/systemd/*.path "$here/systemd/storenode.sysusers" "$stage/systemd/"
 find "$stage" -type d -exec chmod 0755 {} + && find "$stage/www" -type f -exec chmod 0644 {} +
 
 if [[ -z "$version" ]]; then

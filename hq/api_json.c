@@ -357,3 +357,93 @@ int hq_json_assign(const char *body, size_t len, char store_id[PROTO_ID_MAX], hq
   cJSON_Delete(root);
   return rc;
 }
+
+int hq_json_firmware(const char *body, size_t len, char *dir, size_t cap, hq_err *err) {
+  cJSON *root = NULL;
+  bool has = false;
+  dir[0] = '\0';
+  int rc = parse(body, len, &root, err);
+  if (rc == HQ_OK) rc = no_dups(root, "", err);
+  if (rc == HQ_OK) rc = get_str(root, "", "path", dir, cap, &has, err);
+  if (rc == HQ_OK && !has) rc = hq_err_field(err, HQ_EINVAL, "path", "path: required");
+  cJSON_Delete(root);
+  return rc;
+}
+
+/* Rollout: stores is "all" or an array of ids (each valid, none twice). */
+static int rollout_stores(const cJSON *root, hq_rollout_req *r, hq_err *err) {
+  const cJSON *j = member(root, "stores"), *e;
+  size_t i = 0;
+  if (!j) return hq_err_field(err, HQ_EINVAL, "stores", "required: an array of store ids or \"all\"");
+  if (cJSON_IsString(j) && j->valuestring && strcmp(j->valuestring, "all") == 0) {
+    r->all = true;
+    return HQ_OK;
+  }
+  if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) < 1 || cJSON_GetArraySize(j) > HQ_ROLLOUT_STORES_MAX)
+    return hq_err_field(err, HQ_EINVAL, "stores", "expected \"all\" or 1..%d store ids", HQ_ROLLOUT_STORES_MAX);
+  r->stores = calloc((size_t)cJSON_GetArraySize(j), sizeof *r->stores);
+  if (!r->stores) return hq_err_set(err, HQ_ENOMEM, NULL);
+  cJSON_ArrayForEach(e, j) {
+    char f[32];
+    snprintf(f, sizeof f, "stores[%zu]", i);
+    if (!cJSON_IsString(e) || !e->valuestring || strlen(e->valuestring) >= PROTO_ID_MAX ||
+        !proto_id_valid(e->valuestring))
+      return hq_err_field(err, HQ_EINVAL, f, "expected a store id");
+    for (size_t k = 0; k < i; k++)
+      if (strcmp(r->stores[k], e->valuestring) == 0) return hq_err_field(err, HQ_EINVAL, f, "given twice");
+    snprintf(r->stores[i++], PROTO_ID_MAX, "%s", e->valuestring);
+  }
+  r->n_stores = i;
+  return HQ_OK;
+}
+
+/* percent_steps: ascending 1..100 ending at 100; or percent: one step. */
+static int rollout_steps(const cJSON *root, hq_rollout_req *r, hq_err *err) {
+  const cJSON *j = member(root, "percent_steps"), *e;
+  int64_t pct = 100;
+  bool has = false;
+  if (!j) {
+    int rc = get_int(root, "", "percent", &pct, &has, err);
+    if (rc != HQ_OK) return rc;
+    if (pct < 1 || pct > 100) return hq_err_field(err, HQ_EINVAL, "percent", "expected 1..100");
+    r->steps[0] = (unsigned)pct;
+    r->n_steps = 1;
+    return HQ_OK;
+  }
+  if (member(root, "percent")) return hq_err_field(err, HQ_EINVAL, "percent", "give percent or percent_steps, not both");
+  if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) < 1 || cJSON_GetArraySize(j) > HQ_ROLLOUT_STEPS_MAX)
+    return hq_err_field(err, HQ_EINVAL, "percent_steps", "expected 1..%d percentages", HQ_ROLLOUT_STEPS_MAX);
+  cJSON_ArrayForEach(e, j) {
+    double v = cJSON_IsNumber(e) ? e->valuedouble : -1;
+    unsigned prev = r->n_steps ? r->steps[r->n_steps - 1] : 0;
+    if (v != floor(v) || v < 1 || v > 100 || (unsigned)v <= prev)
+      return hq_err_field(err, HQ_EINVAL, "percent_steps", "expected ascending integers 1..100");
+    r->steps[r->n_steps++] = (unsigned)v;
+  }
+  return HQ_OK;
+}
+
+int hq_json_rollout(const char *body, size_t len, hq_rollout_req *r, hq_err *err) {
+  cJSON *root = NULL;
+  bool has = false;
+  memset(r, 0, sizeof *r);
+  r->max_failures = 0;
+  int rc = parse(body, len, &root, err);
+  if (rc == HQ_OK) rc = no_dups(root, "", err);
+  if (rc == HQ_OK) rc = get_str(root, "", "version", r->version, sizeof r->version, &has, err);
+  if (rc == HQ_OK && !has) rc = hq_err_field(err, HQ_EINVAL, "version", "version: required");
+  if (rc == HQ_OK) rc = rollout_stores(root, r, err);
+  if (rc == HQ_OK) rc = rollout_steps(root, r, err);
+  if (rc == HQ_OK) rc = get_int(root, "", "max_failures", &r->max_failures, &has, err);
+  if (rc == HQ_OK && (r->max_failures < -1 || r->max_failures > 1000000))
+    rc = hq_err_field(err, HQ_EINVAL, "max_failures", "expected -1 (no limit) or 0..1000000");
+  if (rc != HQ_OK) hq_json_rollout_free(r);
+  cJSON_Delete(root);
+  return rc;
+}
+
+void hq_json_rollout_free(hq_rollout_req *r) {
+  free(r->stores);
+  r->stores = NULL;
+  r->n_stores = 0;
+}

@@ -32,5 +32,22 @@ void hq_json_catalog_free(hq_catalog_req *r);
 int hq_json_transfer(const char *body, size_t len, hq_transfer_req *r, hq_err *err);
 /* Device assignment: {"store_id"} (required). */
 int hq_json_assign(const char *body, size_t len, char store_id[PROTO_ID_MAX], hq_err *err);
+/* Firmware registration: {"path"} (required), the bundle directory. */
+#define HQ_ROLLOUT_STORES_MAX 10000
+#define HQ_ROLLOUT_STEPS_MAX 10
+typedef struct hq_rollout_req {
+  char version[48];                /* FW_VERSION_MAX (hq_core does not link firmware) */
+  bool all;                        /* "stores":"all" */
+  char (*stores)[PROTO_ID_MAX];    /* malloc'd unless all */
+  size_t n_stores;
+  unsigned steps[HQ_ROLLOUT_STEPS_MAX]; /* ascending percentages */
+  size_t n_steps;
+  int64_t max_failures;            /* -1: no limit; default 0 */
+} hq_rollout_req;
+/* Rollout: {version, stores: [ids] | "all", percent_steps: [..] | percent,
+ * max_failures?}.  On failure nothing is left to free. */
+int hq_json_rollout(const char *body, size_t len, hq_rollout_req *r, hq_err *err);
+void hq_json_rollout_free(hq_rollout_req *r);
+int hq_json_firmware(const char *body, size_t len, char *dir, size_t cap, hq_err *err);
 
 #endif

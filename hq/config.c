@@ -75,6 +75,13 @@ static const rt_cfg_key keys[] = {
     RT_CFG_ROW_STR(T, broker_restart_cmd, 0, "",
                    "shell command that restarts the broker after the CRL changed (revocation); "
                    "empty = hq only says so (docs/security.md: restart, not SIGHUP)"),
+    RT_CFG_ROW_STR(T, fw_pubkey, 0, "",
+                   "public key (PEM) that firmware bundles must be signed with "
+                   "(POST /api/v1/firmware verifies them); empty = no firmware registration"),
+    RT_CFG_ROW_STR(T, fw_base_url, 0, "",
+                   "http://host[:port] the boxes reach hq's HTTP API at, for the payload URL "
+                   "of firmware offers; empty = http://http_addr:http_port (set it when "
+                   "http_addr is 0.0.0.0)"),
 };
 #undef T
 

@@ -56,6 +56,8 @@ typedef struct hq_config {
   int64_t prov_rate_max;
   int64_t prov_rate_window_s;
   char broker_restart_cmd[HQ_CONFIG_PATH_MAX];
+  char fw_pubkey[HQ_CONFIG_PATH_MAX]; /* firmware signing public key (PEM); "" = no firmware */
+  char fw_base_url[256];           /* offers' payload URL base; "" = http://http_addr:port */
 } hq_config;
 
 void hq_config_defaults(hq_config *c);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "jw.h"
+#include "rollout.h"
 #include "server.h"
 #include "views_http.h"
 
@@ -35,7 +36,8 @@ size_t hq_http_pss_size(void) { return sizeof(pss); }
 
 /* The views of the dashboard add their table here. */
 static const hq_route_table *const tables[] = {&hq_api_routes, &hq_views_routes,
-                                               &hq_debug_routes, &hq_prov_routes};
+                                               &hq_debug_routes, &hq_prov_routes,
+                                               &hq_fw_routes, &hq_rollout_routes};
 
 /* ---- matching -------------------------------------------------------------------------- */
 
@@ -96,6 +98,10 @@ static int respond(struct lws *wsi, pss *p, unsigned status, const char *ctype, 
   if (lws_add_http_common_headers(wsi, status, ctype, len, &q, end) ||
       lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                   (const unsigned char *)"no-store", 8, &q, end) ||
+      (p->req.content_range[0] &&
+       lws_add_http_header_by_name(wsi, (const unsigned char *)"content-range:",
+                                   (const unsigned char *)p->req.content_range,
+                                   (int)strlen(p->req.content_range), &q, end)) ||
       (challenge && lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
                                                 (const unsigned char *)"Bearer", 6, &q, end)) ||
       lws_finalize_write_http_header(wsi, start, &q, end))

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proto/repl.h"
+#include "rollout.h"
 #include "server.h"
 #include "views_http.h"
 
@@ -37,7 +38,7 @@ static void commit(hq_server *s, const char *why) {
 static void on_message(hq_server *s, const rt_mqtt_event *ev) {
   hq_err err;
   hq_err_clear(&err);
-  if (hq_prov_message(s, ev)) return;
+  if (hq_prov_message(s, ev) || hq_fw_message(s, ev)) return;
   int rc = hq_ingest(s->core, ev->topic, ev->payload, ev->len, &err);
   if (rc != HQ_OK) {
     char topic[200], esc[300];
@@ -106,6 +107,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul) {
   commit(s, "tick");
   hq_core_tick(s->core);
   hq_prov_tick(s);
+  hq_fw_tick(s);
   lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->cfg->tick_ms * LWS_US_PER_MS);
 }
 
@@ -228,5 +230,6 @@ void hq_server_destroy(hq_server *s) {
   hq_core_close(s->core);
   prov_server_close(s->prov);
   hq_tokens_free(&s->tokens);
+  hq_fw_free(s->fw);
   free(s);
 }

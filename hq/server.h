@@ -89,6 +89,7 @@ typedef struct hq_req {
   /* the answer */
   unsigned status;
   const char *ctype;               /* NULL: application/json */
+  char content_range[96];          /* Content-Range header, "" for none (rollout.c) */
   proto_buf out;
 } hq_req;
 
@@ -138,6 +139,7 @@ struct hq_server {
   void *ext;                       /* views and other add-ons (NULL: none) */
   prov_server *prov;               /* provisioning (prov_run.c); NULL: off */
   uint64_t prov_crl_ms;            /* last CRL rewrite */
+  struct hq_fw *fw;                /* registered firmware (rollout.c); NULL: none yet */
 };
 
 int hq_server_create(hq_server **out, const hq_config *cfg, const rt_log *lg, hq_err *err);

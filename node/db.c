@@ -75,6 +75,9 @@ static const char *const migrations[] = {
     "ALTER TABLE order_items ADD COLUMN reserving INTEGER NOT NULL DEFAULT 0;"
     "DROP INDEX order_items_sku;"
     "CREATE INDEX order_items_reserved ON order_items(sku) WHERE reserving=1 AND unavailable=0;",
+    /* v3: the PIN lockout per peer address (auth.c), next to the per-tablet one. */
+    "CREATE TABLE login_peers(addr TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
+    "  window_start_ms INTEGER NOT NULL, locked_until_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

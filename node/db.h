@@ -84,6 +84,10 @@
   X(ATTEMPT_PUT, "INSERT OR REPLACE INTO login_attempts(tablet,failures,locked_until_ms) "    \
                  "VALUES(?1,?2,?3)")                                                          \
   X(ATTEMPT_DEL, "DELETE FROM login_attempts WHERE tablet=?1")                                \
+  X(PEER_GET, "SELECT failures,window_start_ms,locked_until_ms FROM login_peers WHERE addr=?1") \
+  X(PEER_PUT, "INSERT OR REPLACE INTO login_peers(addr,failures,window_start_ms,"              \
+              "locked_until_ms) VALUES(?1,?2,?3,?4)")                                          \
+  X(PEER_PRUNE, "DELETE FROM login_peers WHERE locked_until_ms<=?1 AND window_start_ms<=?2")   \
   X(SESSION_PUT, "INSERT INTO sessions(token_hash,staff_id,tablet,created_ms,expires_ms) "    \
                  "VALUES(?1,?2,?3,?4,?5)")                                                    \
   X(SESSION_GET, "SELECT s.staff_id,s.tablet,s.expires_ms,st.name,st.role FROM sessions s "   \

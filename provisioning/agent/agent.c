@@ -13,20 +13,20 @@
  * Answers with another nonce are old ones and ignored, except an "issued"
  * answer that passes the checks: it is ours whatever request it answers.
  */
-#define _DEFAULT_SOURCE /* adjtimex */
+#define _DEFAULT_SOURCE /* nanosleep */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "prov/file.h"
 #include "prov/x509.h"
+#include "rt/tls.h"
 
 #ifndef PROV_AGENT_VERSION
 #define PROV_AGENT_VERSION "0.0.0"
@@ -41,6 +41,7 @@ typedef struct run {
   char token[PROV_TOKEN_MAX];
   proto_buf factory_ca;           /* ca_file: what we trust */
   bool check_time;                /* broker certificate dates */
+  bool clock_ok;                  /* the clock can date the renewal (time_check yes, or trusted) */
 } run;
 
 static long long mono_ms(void) {
@@ -68,11 +69,8 @@ static void pause_s(double s) {
 /* Can the wall clock be believed?  Not if the kernel says it is not
  * NTP-synchronised, nor if it is before the CA was made. */
 static bool clock_trusted(const proto_buf *ca) {
-  struct timex tx;
   prov_cert_info ci;
-  memset(&tx, 0, sizeof tx);
-  int st = adjtimex(&tx);
-  if (st == -1 || st == TIME_ERROR || (tx.status & STA_UNSYNC)) return false;
+  if (!rt_tls_clock_synced()) return false;
   return prov_cert_info_get(ca->data, ca->len, &ci, NULL) == PROV_OK &&
          time(NULL) >= ci.not_before_s;
 }
@@ -299,7 +297,7 @@ static bool still_good(run *r, bool renew) {
     return false;
   }
   if (renew) return false;
-  if (!clock_trusted(&r->factory_ca)) {
+  if (!r->clock_ok) {
     rt_logf(r->lg, RT_LOG_INFO, "provisioned; clock not trusted, renewal check skipped", "store=%s",
             ci.cn);
     return true;
@@ -377,7 +375,9 @@ int agent_run(const agent_config *c, const agent_run_opts *o, const rt_log *lg, 
   if (rc == PROV_OK) rc = prov_key_hash(r.key, r.key_hash, err);
   if (rc != PROV_OK) goto done;
   agent_time_check tc = agent_config_time_check(c);
-  r.check_time = tc == AGENT_TIME_YES || (tc == AGENT_TIME_AUTO && clock_trusted(&r.factory_ca));
+  /* time_check = yes declares the clock good; no only skips the broker's dates */
+  r.clock_ok = tc == AGENT_TIME_YES || clock_trusted(&r.factory_ca);
+  r.check_time = tc != AGENT_TIME_NO && r.clock_ok;
   rt_logf(lg, RT_LOG_INFO, "storenode-provision",
           "serial=%s phase=%s broker=%s:%lld check_broker_time=%s", c->serial,
           agent_phase_name(phase), c->broker_host, (long long)c->broker_port,

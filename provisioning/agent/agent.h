@@ -23,7 +23,10 @@
  * (time_check = auto: the kernel says NTP-synchronised and the clock is not
  * before the CA's notBefore), so a box that boots in 1970 still connects.
  * Renewal ("done" and less than renew_before_days left, or --renew) sends a
- * request without a token: HQ recognises the key.
+ * request without a token: HQ recognises the key.  The days left are only
+ * counted when the clock is trustworthy (as above, or time_check = yes);
+ * otherwise the run does nothing and the daily timer
+ * (firmware/systemd/storenode-renew.timer) asks again.
  */
 #ifndef AGENT_H
 #define AGENT_H

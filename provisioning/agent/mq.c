@@ -2,10 +2,11 @@
  * (mosquitto_loop with a timeout) on the agent's only thread, MQTT v5, TLS
  * with the shared claim certificate.
  *
- * TLS: our own OpenSSL context (tls_context), so that a box whose clock
- * cannot be trusted checks the broker's certificate without its dates
- * (X509_V_FLAG_NO_CHECK_TIME): a box that believes it is 1970 still
- * connects.  Signature, chain and host name are always checked.
+ * TLS: our own OpenSSL context (rt/tls.h, shared with storenode's bridge),
+ * so that a box whose clock cannot be trusted checks the broker's
+ * certificate without its dates (X509_V_FLAG_NO_CHECK_TIME): a box that
+ * believes it is 1970 still connects.  Signature, chain and host name are
+ * always checked.
  *
  * Every wait is bounded by the caller's timeout and waits on the socket
  * (mosquitto_loop's select), never a fixed sleep.
@@ -16,9 +17,8 @@
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-#include <arpa/inet.h>
+
+#include "rt/tls.h"
 
 #include "agent.h"
 
@@ -101,44 +101,14 @@ void agent_mq_close(agent_mq *m) {
   mosquitto_lib_cleanup();
 }
 
-/* Our own TLS context, used as is (MOSQ_OPT_SSL_CTX without the library's
- * defaults): CA, client certificate, peer verification with OpenSSL's own
- * host name check, and X509_V_FLAG_NO_CHECK_TIME when the clock cannot be
- * trusted.  Not libmosquitto's context + defaults: in 2.0.11 its verify
- * callback finds no client on a caller's context (its TLS init is lazy) and
- * refuses every certificate; and setting the flag on the connection after
- * connect_async races with the broker's first answer. */
-static SSL_CTX *tls_context(const agent_mq_opts *o, prov_err *err) {
-  unsigned char ip[16];
-  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-  if (!ctx) return prov_err_set(err, PROV_ECRYPTO, "mqtt: TLS context"), NULL;
-  X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
-  bool is_ip = inet_pton(AF_INET, o->host, ip) == 1 || inet_pton(AF_INET6, o->host, ip) == 1;
-  const char *what = NULL;
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) what = "TLS version";
-  else if (SSL_CTX_load_verify_locations(ctx, o->cafile, NULL) != 1) what = o->cafile;
-  else if (SSL_CTX_use_certificate_chain_file(ctx, o->certfile) != 1) what = o->certfile;
-  else if (SSL_CTX_use_PrivateKey_file(ctx, o->keyfile, SSL_FILETYPE_PEM) != 1 ||
-           SSL_CTX_check_private_key(ctx) != 1)
-    what = o->keyfile;
-  else if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, o->host)
-                  : X509_VERIFY_PARAM_set1_host(param, o->host, 0)) != 1)
-    what = "broker host name";
-  if (what) {
-    SSL_CTX_free(ctx);
-    return prov_err_set(err, PROV_ECONFIG, "mqtt: TLS: %s", what), NULL;
-  }
-  if (!o->check_time) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-  return ctx;
-}
-
 static int tls_setup(agent_mq *m, const agent_mq_opts *o, prov_err *err) {
-  SSL_CTX *ctx = tls_context(o, err);
-  if (!ctx) return err ? err->code : PROV_ECONFIG;
+  char why[300];
+  struct ssl_ctx_st *ctx = rt_tls_client_ctx(o->cafile, o->certfile, o->keyfile, o->host,
+                                             o->check_time, why, sizeof why);
+  if (!ctx) return prov_err_set(err, PROV_ECONFIG, "mqtt: %s", why);
   int rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx);
-  SSL_CTX_free(ctx); /* the library holds its own reference */
+  rt_tls_ctx_free(ctx); /* the library holds its own reference */
   return rc == MOSQ_ERR_SUCCESS
              ? PROV_OK
              : prov_err_set(err, PROV_ECONFIG, "mqtt: TLS: %s", mosquitto_strerror(rc));

@@ -463,6 +463,53 @@ static void test_box_refused_gives_up(void **state) {
   prov_reply_close(&s.last);
 }
 
+/* What the daily renewal timer (firmware/systemd/storenode-renew.timer)
+ * relies on: a provisioned box run again does nothing while its certificate
+ * has more than renew_before_days left (HQ hears nothing), and renews it
+ * (same key, new certificate) once it is within that window.  The first
+ * certificate is issued by HQ 340 days ago (its clock set back), so it has
+ * 25 days left.  time_check = yes: the box's clock is declared good, so the
+ * days are counted here whatever the test machine's NTP state. */
+static void test_box_renews_only_when_due(void **state) {
+  box x;
+  served s = {0};
+  char tok[PROV_TOKEN_MAX];
+  prov_cert_info first, again, renewed;
+  prov_reply_init(&s.last);
+  assign("SN-A6", "store-106", &s.last);
+  token("SN-A6", tok);
+  box_init(&x, "SN-A6", tok);
+  box_config(&x, 0, 30, "yes");
+  FILE *f = fopen(x.conf, "a");
+  assert_non_null(f);
+  fputs("renew_before_days = 10\n", f);
+  fclose(f);
+  W->f.clock.offset_ms = -(int64_t)340 * 86400 * 1000;
+  box_start(&x);
+  expect_exit(&x, &s, 0);
+  W->f.clock.offset_ms = 0;
+  assert_int_equal(s.requests, 1);
+  expect_provisioned(&x, "store-106", &first);
+  /* 25 days left, renew_before_days 10: nothing to do, HQ not asked */
+  box_start(&x);
+  expect_exit(&x, &s, 0);
+  assert_int_equal(s.requests, 1);
+  assert_false(file_has(x.log, "certificate due for renewal"));
+  expect_provisioned(&x, "store-106", &again);
+  assert_string_equal(again.cert_serial, first.cert_serial);
+  /* the default window (30 days): due, renewed with the same key */
+  box_config(&x, 0, 30, "yes");
+  box_start(&x);
+  expect_exit(&x, &s, 0);
+  assert_int_equal(s.requests, 2);
+  assert_true(file_has(x.log, "certificate due for renewal"));
+  expect_provisioned(&x, "store-106", &renewed);
+  assert_string_not_equal(renewed.cert_serial, first.cert_serial);
+  assert_string_equal(renewed.key_hash, first.key_hash);
+  assert_true(renewed.not_after_s > first.not_after_s + 300 * 86400);
+  prov_reply_close(&s.last);
+}
+
 /* The box's clock is behind the broker certificate's notBefore (a box
  * without RTC boots in 1970; here the certificate starts next year): with
  * the dates checked it cannot connect, with time_check = no it can. */
@@ -549,6 +596,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_box_waits_pending_until_assigned),
       cmocka_unit_test(test_box_resumes_after_power_cut),
       cmocka_unit_test(test_box_refused_gives_up),
+      cmocka_unit_test(test_box_renews_only_when_due),
       cmocka_unit_test(test_box_clock_behind_broker_certificate),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

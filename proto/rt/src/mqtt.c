@@ -212,7 +212,24 @@ static int check_options(const rt_mqtt_opts *o, char *errbuf, size_t cap) {
   for (size_t i = 0; i < o->n_subs; i++)
     if (!o->subs || !o->subs[i] || !*o->subs[i])
       return fail(errbuf, cap, "mqtt: empty subscription", 0);
+  if ((unsigned)o->tls_time_check > RT_TLS_TIME_NEVER)
+    return fail(errbuf, cap, "mqtt: tls_time_check must be auto, always or never", 0);
   return 0;
+}
+
+/* Our own TLS context (rt/tls.h: dates checked per tls_time_check), used as
+ * is: libmosquitto keeps its own reference. */
+static int setup_tls(rt_mqtt *m, const rt_mqtt_opts *o, char *errbuf, size_t cap) {
+  char why[300];
+  const char *cert = o->certfile && *o->certfile ? o->certfile : NULL;
+  const char *key = o->keyfile && *o->keyfile ? o->keyfile : NULL;
+  bool dates = rt_tls_check_dates(o->tls_time_check, o->clock_synced);
+  struct ssl_ctx_st *ctx = rt_tls_client_ctx(o->cafile, cert, key, o->host, dates, why, sizeof why);
+  if (!ctx) return fail(errbuf, cap, why, 0);
+  int mrc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+  if (mrc == MOSQ_ERR_SUCCESS) mrc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx);
+  rt_tls_ctx_free(ctx);
+  return mrc ? fail(errbuf, cap, "mqtt: TLS context", mrc) : 0;
 }
 
 /* Everything mosquitto needs before the first connect. */
@@ -241,12 +258,7 @@ static int setup_client(rt_mqtt *m, const rt_mqtt_opts *o, char *errbuf, size_t 
     if (mrc) return fail(errbuf, cap, "mqtt: will", mrc);
     m->has_will = true;
   }
-  if (o->cafile && *o->cafile) {
-    const char *cert = o->certfile && *o->certfile ? o->certfile : NULL;
-    const char *key = o->keyfile && *o->keyfile ? o->keyfile : NULL;
-    mrc = mosquitto_tls_set(m->mosq, o->cafile, NULL, cert, key, NULL);
-    if (mrc) return fail(errbuf, cap, "mqtt: TLS files", mrc);
-  }
+  if (o->cafile && *o->cafile) return setup_tls(m, o, errbuf, cap);
   return 0;
 }
 

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt/tls.h"
+
 struct lws_context;
 
 typedef struct rt_mqtt rt_mqtt;
@@ -57,12 +59,17 @@ typedef struct rt_mqtt_opts {
   struct lws_context *wake; /* woken with lws_cancel_service; may be NULL (tests poll) */
   unsigned reconnect_min_s; /* first reconnect delay, doubling up to max (defaults 1, 30) */
   unsigned reconnect_max_s;
+  /* TLS only: the broker certificate's validity dates (rt/tls.h).  Default
+   * AUTO: checked when the kernel says the clock is NTP-synchronised, decided
+   * once at rt_mqtt_open.  Chain, signature and host name: always. */
+  rt_tls_time_check tls_time_check;
+  bool (*clock_synced)(void); /* AUTO's question; NULL: rt_tls_clock_synced (tests inject) */
 } rt_mqtt_opts;
 
 /* Start the client thread and connect asynchronously (reconnects by itself
  * with backoff).  On failure *out is NULL, errbuf says why, nothing runs.
  * Failure means bad options (host, port 1..65535, client_id, keepalive >= 5
- * when set, TLS files) or no memory; an unreachable broker is not a failure. */
+ * when set, TLS files, tls_time_check) or no memory; an unreachable broker is not a failure. */
 int rt_mqtt_open(rt_mqtt **out, const rt_mqtt_opts *opts, char *errbuf, size_t cap);
 /* Disconnect, stop the thread, free queued items.  NULL is fine.  With a
  * will configured, the DISCONNECT asks the broker to publish it (reason 4),
