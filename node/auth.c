@@ -18,12 +18,25 @@
  *                         now + lockout_s, failures = 0 (NODE_EWRONGPIN says so)
  *   while locked       -> NODE_ELOCKED with the seconds left, PIN not checked
  *   right PIN          -> row deleted, new session
+ * and per peer address (node_auth_login_from; a rogue client on the store
+ * LAN rotating tablet ids), in login_peers(addr, failures, window_start_ms,
+ * locked_until_ms), a fixed window:
+ *   wrong PIN          -> window over (now >= start + peer_window_s): count
+ *                         from 0, start = now; failures + 1; at
+ *                         peer_attempts: locked_until = now + peer_lockout_s,
+ *                         failures = 0
+ *   while locked       -> NODE_ELOCKED with the seconds left, checked before
+ *                         the tablet's lock; neither count moves
+ *   right PIN          -> the address's count stays (the window ends it)
+ * The address key is the IPv4 address, or the /64 of an IPv6 one (a host
+ * picks any address in its /64 at will).
  * The attempt is written in its own savepoint that is kept although the
  * call fails, so it survives the commit like any command.
  *
  * Every write joins the engine's batch (one savepoint per call): like any
  * command, answer the tablet after node_engine_commit().
  */
+#include <arpa/inet.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 #include <mbedtls/sha256.h>
@@ -55,12 +68,15 @@ int node_role_from_name(const char *s, node_role *out) {
 }
 
 void node_auth_configure(node_engine *e, const node_auth_opts *opts) {
-  static const node_auth_opts defaults = {5, 60, 12 * 3600, 10000};
+  static const node_auth_opts defaults = {5, 60, 12 * 3600, 10000, 20, 300, 300};
   node_auth_opts o = opts ? *opts : defaults;
   e->auth.lockout_attempts = o.lockout_attempts > 0 ? o.lockout_attempts : defaults.lockout_attempts;
   e->auth.lockout_s = o.lockout_s > 0 ? o.lockout_s : defaults.lockout_s;
   e->auth.session_ttl_s = o.session_ttl_s > 0 ? o.session_ttl_s : defaults.session_ttl_s;
   e->auth.kdf_iterations = o.kdf_iterations > 0 ? o.kdf_iterations : defaults.kdf_iterations;
+  e->auth.peer_attempts = o.peer_attempts > 0 ? o.peer_attempts : defaults.peer_attempts;
+  e->auth.peer_window_s = o.peer_window_s > 0 ? o.peer_window_s : defaults.peer_window_s;
+  e->auth.peer_lockout_s = o.peer_lockout_s > 0 ? o.peer_lockout_s : defaults.peer_lockout_s;
 }
 
 int node__auth_init(node_engine *e, node_err *err) {
@@ -276,36 +292,88 @@ static int session_new(node_engine *e, const staff_row *who, const char *tablet,
   return rc;
 }
 
-/* *verdict: NODE_OK, NODE_EWRONGPIN or NODE_ELOCKED; the return code is
- * only for storage trouble, so a wrong attempt is still kept. */
-static int login_body(node_engine *e, const char *tablet, const char *pin, node_session *out,
-                      int *verdict, node_err *err) {
-  int64_t failures = 0, locked_until = 0;
-  uint64_t now = node__now(e);
-  staff_row who;
-  bool locked_row = false, found = false;
+/* ---- the per-address limit ------------------------------------------------------------ */
+
+typedef struct peer_row {
+  int64_t failures, window_start, locked_until;
+} peer_row;
+
+/* The lockout key of a peer address: IPv4 as is (also when IPv4-mapped),
+ * IPv6 as its /64; anything else (a unix socket, "") as given. */
+static void peer_key(const char *peer, char out[INET6_ADDRSTRLEN + 4]) {
+  unsigned char a6[16];
+  const char *v4 = strncmp(peer, "::ffff:", 7) == 0 && strchr(peer, '.') ? peer + 7 : peer;
+  if (v4 == peer && inet_pton(AF_INET6, peer, a6) == 1) {
+    memset(a6 + 8, 0, 8);
+    char txt[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, a6, txt, sizeof txt);
+    snprintf(out, INET6_ADDRSTRLEN + 4, "%s/64", txt);
+    return;
+  }
+  snprintf(out, INET6_ADDRSTRLEN + 4, "%s", v4);
+}
+
+static int peer_get(node_engine *e, const char *key, peer_row *p, node_err *err) {
   sqlite3_stmt *st = NULL;
+  memset(p, 0, sizeof *p);
+  int rc = node__db_bind(&e->db, NODE_Q_PEER_GET, &st, err, "t", key);
+  if (rc != NODE_OK) return rc;
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    p->failures = sqlite3_column_int64(st, 0);
+    p->window_start = sqlite3_column_int64(st, 1);
+    p->locked_until = sqlite3_column_int64(st, 2);
+  }
+  return node__db_end(&e->db, st, src, "login peers", err);
+}
+
+/* Count a wrong PIN from this address (see the top); *locked: it is now. */
+static int peer_wrong(node_engine *e, const char *key, peer_row *p, uint64_t now, bool *locked,
+                      node_err *err) {
+  int64_t window_ms = (int64_t)e->auth.peer_window_s * 1000;
+  *locked = false;
+  if ((int64_t)now - p->window_start >= window_ms) p->failures = 0, p->window_start = (int64_t)now;
+  if (++p->failures >= e->auth.peer_attempts) {
+    p->locked_until = (int64_t)now + (int64_t)e->auth.peer_lockout_s * 1000;
+    p->failures = 0;
+    p->window_start = (int64_t)now;
+    *locked = true;
+  }
+  int rc = node__db_run(&e->db, NODE_Q_PEER_PUT, err, "tiii", key, p->failures, p->window_start,
+                        p->locked_until);
+  if (rc == NODE_OK) /* forget addresses that are neither locked nor counting */
+    rc = node__db_run(&e->db, NODE_Q_PEER_PRUNE, err, "ii", (int64_t)now,
+                      (int64_t)now - window_ms);
+  return rc;
+}
+
+static uint64_t secs_left(int64_t until, uint64_t now) {
+  return ((uint64_t)until - now + 999) / 1000;
+}
+
+/* ---- login and the per-tablet limit ----------------------------------------------------- */
+
+/* The tablet's row: failures and lock. */
+static int attempt_get(node_engine *e, const char *tablet, int64_t *failures,
+                       int64_t *locked_until, node_err *err) {
+  sqlite3_stmt *st = NULL;
+  *failures = *locked_until = 0;
   int rc = node__db_bind(&e->db, NODE_Q_ATTEMPT_GET, &st, err, "t", tablet);
   if (rc != NODE_OK) return rc;
   int src = sqlite3_step(st);
-  if ((locked_row = src == SQLITE_ROW)) {
-    failures = sqlite3_column_int64(st, 0);
-    locked_until = sqlite3_column_int64(st, 1);
+  if (src == SQLITE_ROW) {
+    *failures = sqlite3_column_int64(st, 0);
+    *locked_until = sqlite3_column_int64(st, 1);
   }
-  rc = node__db_end(&e->db, st, src, "login attempts", err);
-  if (rc == NODE_OK && locked_row && (uint64_t)locked_until > now) {
-    *verdict = node_err_set(err, NODE_ELOCKED, "tablet %s is locked for %llu more s", tablet,
-                            (unsigned long long)(((uint64_t)locked_until - now + 999) / 1000));
-    return NODE_OK;
-  }
-  if (rc == NODE_OK && pin_ok(pin)) rc = pin_owner(e, pin, NULL, &who, &found, err);
-  if (rc != NODE_OK) return rc;
-  if (found) {
-    *verdict = NODE_OK;
-    rc = node__db_run(&e->db, NODE_Q_ATTEMPT_DEL, err, "t", tablet);
-    return rc == NODE_OK ? session_new(e, &who, tablet, now, out, err) : rc;
-  }
-  locked_until = 0;
+  return node__db_end(&e->db, st, src, "login attempts", err);
+}
+
+/* A wrong PIN: count it for the tablet and the address; *verdict says
+ * NODE_EWRONGPIN with the tries left or the lock just set. */
+static int login_wrong(node_engine *e, const char *tablet, const char *key, peer_row *p,
+                       int64_t failures, uint64_t now, int *verdict, node_err *err) {
+  int64_t locked_until = 0;
+  bool peer_locked = false;
   if (++failures >= e->auth.lockout_attempts) {
     locked_until = (int64_t)(now + (uint64_t)e->auth.lockout_s * 1000u);
     failures = 0;
@@ -315,22 +383,64 @@ static int login_body(node_engine *e, const char *tablet, const char *pin, node_
     *verdict = node_err_set(err, NODE_EWRONGPIN, "wrong PIN (%lld tries left)",
                             (long long)(e->auth.lockout_attempts - failures));
   }
-  return node__db_run(&e->db, NODE_Q_ATTEMPT_PUT, err, "tii", tablet, failures, locked_until);
+  int rc = node__db_run(&e->db, NODE_Q_ATTEMPT_PUT, err, "tii", tablet, failures, locked_until);
+  if (rc == NODE_OK && key) rc = peer_wrong(e, key, p, now, &peer_locked, err);
+  if (rc == NODE_OK && peer_locked)
+    *verdict = node_err_set(err, NODE_EWRONGPIN, "wrong PIN; address %s is locked for %d s", key,
+                            e->auth.peer_lockout_s);
+  return rc;
+}
+
+/* *verdict: NODE_OK, NODE_EWRONGPIN or NODE_ELOCKED; the return code is
+ * only for storage trouble, so a wrong attempt is still kept.  key: the
+ * peer's lockout key, or NULL for no per-address limit. */
+static int login_body(node_engine *e, const char *tablet, const char *key, const char *pin,
+                      node_session *out, int *verdict, node_err *err) {
+  int64_t failures = 0, locked_until = 0;
+  uint64_t now = node__now(e);
+  staff_row who;
+  peer_row p = {0, 0, 0};
+  bool found = false;
+  int rc = key ? peer_get(e, key, &p, err) : NODE_OK;
+  if (rc == NODE_OK && key && (uint64_t)p.locked_until > now) {
+    *verdict = node_err_set(err, NODE_ELOCKED, "address %s is locked for %llu more s", key,
+                            (unsigned long long)secs_left(p.locked_until, now));
+    return NODE_OK;
+  }
+  if (rc == NODE_OK) rc = attempt_get(e, tablet, &failures, &locked_until, err);
+  if (rc == NODE_OK && (uint64_t)locked_until > now) {
+    *verdict = node_err_set(err, NODE_ELOCKED, "tablet %s is locked for %llu more s", tablet,
+                            (unsigned long long)secs_left(locked_until, now));
+    return NODE_OK;
+  }
+  if (rc == NODE_OK && pin_ok(pin)) rc = pin_owner(e, pin, NULL, &who, &found, err);
+  if (rc != NODE_OK) return rc;
+  if (!found) return login_wrong(e, tablet, key, &p, failures, now, verdict, err);
+  *verdict = NODE_OK;
+  rc = node__db_run(&e->db, NODE_Q_ATTEMPT_DEL, err, "t", tablet);
+  return rc == NODE_OK ? session_new(e, &who, tablet, now, out, err) : rc;
+}
+
+int node_auth_login_from(node_engine *e, const char *tablet, const char *peer, const char *pin,
+                         node_session *out, node_err *err) {
+  node__txn t;
+  int verdict = NODE_OK;
+  node_err why = {0};
+  char key[INET6_ADDRSTRLEN + 4];
+  if (!tablet || !proto_id_valid(tablet))
+    return node_err_set(err, NODE_EINVAL, "tablet: must match [A-Za-z0-9_.:-]{1,63}");
+  if (peer) peer_key(peer, key);
+  int rc = node__begin(e, &t, err);
+  if (rc != NODE_OK) return rc;
+  rc = node__end(e, &t, login_body(e, tablet, peer ? key : NULL, pin, out, &verdict, &why), &why);
+  if (rc == NODE_OK) rc = verdict;
+  if (rc != NODE_OK) node_err_set(err, rc, "%s", why.msg);
+  return rc;
 }
 
 int node_auth_login(node_engine *e, const char *tablet, const char *pin, node_session *out,
                     node_err *err) {
-  node__txn t;
-  int verdict = NODE_OK;
-  node_err why = {0};
-  if (!tablet || !proto_id_valid(tablet))
-    return node_err_set(err, NODE_EINVAL, "tablet: must match [A-Za-z0-9_.:-]{1,63}");
-  int rc = node__begin(e, &t, err);
-  if (rc != NODE_OK) return rc;
-  rc = node__end(e, &t, login_body(e, tablet, pin, out, &verdict, &why), &why);
-  if (rc == NODE_OK) rc = verdict;
-  if (rc != NODE_OK) node_err_set(err, rc, "%s", why.msg);
-  return rc;
+  return node_auth_login_from(e, tablet, NULL, pin, out, err);
 }
 
 int node_auth_check(node_engine *e, const char *token, node_session *out, node_err *err) {

@@ -4,7 +4,11 @@
  * 16-byte salt per staff member; never logged, never sent.  Login is per
  * tablet: after `lockout_attempts` wrong PINs in a row (default 5) that tablet
  * is locked for `lockout_s` (default 60 s) and even a right PIN is refused
- * with NODE_ELOCKED.  Sessions are random 128-bit tokens (hex) stored hashed,
+ * with NODE_ELOCKED.  A second limit is keyed on the peer address the server
+ * sees (node_auth_login_from), so that a client rotating tablet ids is
+ * stopped too: `peer_attempts` wrong PINs within `peer_window_s` lock that
+ * address (IPv4, or the IPv6 /64) for `peer_lockout_s`.  Sessions are
+ * random 128-bit tokens (hex) stored hashed,
  * expiring after session_ttl_s, revocable by a manager.  Tables live in the
  * engine's database (schema in db.c's migrations).
  */
@@ -36,6 +40,9 @@ typedef struct node_auth_opts {
   int lockout_s;                   /* default 60 */
   int session_ttl_s;               /* default 12 h */
   int kdf_iterations;              /* default 10000 (a Pi 3 does ~10 ms) */
+  int peer_attempts;               /* wrong PINs from one address ... default 20 */
+  int peer_window_s;               /* ... within this window (s) ...  default 300 */
+  int peer_lockout_s;              /* ... lock that address this long (s), default 300 */
 } node_auth_opts;
 
 const char *node_role_name(node_role r);
@@ -53,6 +60,11 @@ int node_staff_each(node_engine *e, int (*cb)(void *ctx, const node_staff *s), v
  * identifies the staff member (PINs are unique per store). */
 int node_auth_login(node_engine *e, const char *tablet, const char *pin, node_session *out,
                     node_err *err);
+/* The same with the per-address limit on peer (the socket's address as
+ * lws_get_peer_simple gives it; NULL = none): while that address is locked,
+ * NODE_ELOCKED ("address ... is locked for N more s") before anything else. */
+int node_auth_login_from(node_engine *e, const char *tablet, const char *peer, const char *pin,
+                         node_session *out, node_err *err);
 /* Validate a token: NODE_EEXPIRED if unknown, expired or revoked. */
 int node_auth_check(node_engine *e, const char *token, node_session *out, node_err *err);
 int node_auth_logout(node_engine *e, const char *token, node_err *err);

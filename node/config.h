@@ -39,6 +39,9 @@ typedef struct node_config {
   int64_t session_ttl_s;
   int64_t lockout_attempts;
   int64_t lockout_s;
+  int64_t lockout_peer_attempts;
+  int64_t lockout_peer_window_s;
+  int64_t lockout_peer_s;
   int64_t kdf_iterations;
   int64_t auto_accept_tick_ms;
   int64_t board_recent_s;

@@ -55,8 +55,10 @@ static void usage(FILE *out) {
 
 static int staff_set(const node_config *cfg, char **argv, const node_log *lg) {
   node_engine_opts eo;
-  node_auth_opts ao = {(int)cfg->lockout_attempts, (int)cfg->lockout_s, (int)cfg->session_ttl_s,
-                       (int)cfg->kdf_iterations};
+  node_auth_opts ao = {(int)cfg->lockout_attempts,      (int)cfg->lockout_s,
+                       (int)cfg->session_ttl_s,         (int)cfg->kdf_iterations,
+                       (int)cfg->lockout_peer_attempts, (int)cfg->lockout_peer_window_s,
+                       (int)cfg->lockout_peer_s};
   node_engine *e = NULL;
   node_staff st;
   node_err err;

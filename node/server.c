@@ -322,6 +322,9 @@ static int open_engine(node_server *s, node_err *err) {
   ao.lockout_s = (int)s->cfg->lockout_s;
   ao.session_ttl_s = (int)s->cfg->session_ttl_s;
   ao.kdf_iterations = (int)s->cfg->kdf_iterations;
+  ao.peer_attempts = (int)s->cfg->lockout_peer_attempts;
+  ao.peer_window_s = (int)s->cfg->lockout_peer_window_s;
+  ao.peer_lockout_s = (int)s->cfg->lockout_peer_s;
   node_auth_configure(s->eng, &ao);
   return NODE_OK;
 }

@@ -39,10 +39,11 @@ static int session_result(node_wsctx *x, const node_session *sess) {
 
 int node_wsh_login(node_wsctx *x) {
   node_session sess;
-  int rc = node_auth_login(x->srv->eng, x->a->tablet, x->a->pin, &sess, x->err);
+  /* the peer address: a second lockout, so rotating tablet ids does not help */
+  int rc = node_auth_login_from(x->srv->eng, x->a->tablet, x->conn->peer, x->a->pin, &sess, x->err);
   if (rc != NODE_OK) {
-    node_logf(x->srv->log, NODE_LOG_INFO, "login refused", "conn=%llu tablet=%s code=%s",
-              (unsigned long long)x->conn->serial, x->a->tablet, node_err_wire(rc));
+    node_logf(x->srv->log, NODE_LOG_INFO, "login refused", "conn=%llu tablet=%s peer=%s code=%s",
+              (unsigned long long)x->conn->serial, x->a->tablet, x->conn->peer, node_err_wire(rc));
     return rc;
   }
   adopt(x->conn, &sess, sess.token);

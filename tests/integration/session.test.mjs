@@ -118,6 +118,34 @@ test('wrong PINs lock that tablet only; even the right PIN is refused while lock
   await other.close();
 });
 
+test('a client rotating tablet ids is locked out by its address', async () => {
+  // its own storenode: the lock would otherwise hold 127.0.0.1 for the other tests
+  const m = await startNode({
+    config: { lockout_attempts: 3, lockout_peer_attempts: 4, lockout_peer_window_s: 300, lockout_peer_s: 300 },
+  });
+  try {
+    const t = await m.tablet('rogue');
+    for (let i = 1; i <= 3; i++) {
+      const e = await t.cmd('login', { tablet: `rogue-${i}`, pin: '0000' });
+      assert.equal(e.code, 'wrong_pin');
+      assert.doesNotMatch(e.message, /locked/); // a new id each time: no tablet lock
+    }
+    const fourth = await t.cmd('login', { tablet: 'rogue-4', pin: '0000' });
+    assert.equal(fourth.code, 'wrong_pin');
+    assert.match(fourth.message, /address 127\.0\.0\.1 is locked for 300 s/);
+    // a fresh tablet id with the right PIN, on a new socket: still refused
+    t.terminate();
+    const t2 = await m.tablet('rogue-again');
+    const locked = await t2.cmd('login', { tablet: 'rogue-5', pin: '1234' });
+    assert.equal(locked.code, 'locked_out');
+    assert.match(locked.message, /\b(29\d|300) more s/);
+    await m.waitLog(/msg="login refused" .*tablet=rogue-5 peer=127\.0\.0\.1 code=locked_out/);
+    await t2.close();
+  } finally {
+    await m.cleanup();
+  }
+});
+
 test('every command needs an id; answers carry it', async () => {
   const t = await n.tablet('tab-id');
   t.send({ type: 'ping' });

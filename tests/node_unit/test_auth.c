@@ -1,5 +1,5 @@
-/* test_auth.c - staff PINs, per-tablet lockout with an injected clock,
- * sessions (expiry, logout, revocation), no secret stored in clear. */
+/* test_auth.c - staff PINs, per-tablet and per-address lockout with an
+ * injected clock, sessions (expiry, logout, revocation), no secret stored in clear. */
 #include <stdio.h>
 #include <string.h>
 
@@ -134,6 +134,88 @@ static void lockout_configured(void **state) {
   T_COMMIT(t);
 }
 
+/* n wrong PINs from peer, each on a new tablet id (so no tablet lock). */
+static void wrong_from(tctx *t, const char *peer, int n, int *serial) {
+  node_session s;
+  char tablet[32];
+  for (int i = 0; i < n; i++) {
+    snprintf(tablet, sizeof tablet, "rogue-%d", (*serial)++);
+    T_RC(t, NODE_EWRONGPIN, node_auth_login_from(t->e, tablet, peer, "0000", &s, &t->err));
+    assert_null(strstr(t->err.msg, "address"));
+  }
+}
+
+/* A client rotating tablet ids: 20 wrong PINs from one address within 5
+ * minutes lock the address for 5 minutes (defaults), persisted. */
+static void lockout_per_address(void **state) {
+  tctx *t = *state;
+  node_session s;
+  int serial = 0;
+  add_staff(t);
+  wrong_from(t, "192.168.1.50", 19, &serial);
+  T_RC(t, NODE_EWRONGPIN, node_auth_login_from(t->e, "rogue-x", "192.168.1.50",
+                                               "0000", &s, &t->err));
+  assert_non_null(strstr(t->err.msg, "address 192.168.1.50 is locked for 300 s"));
+  T_COMMIT(t);
+  /* a new tablet id, the right PIN: refused; another address: fine */
+  T_RC(t, NODE_ELOCKED, node_auth_login_from(t->e, "rogue-new", "192.168.1.50",
+                                             "1357", &s, &t->err));
+  assert_non_null(strstr(t->err.msg, "300 more s"));
+  T_OK(t, node_auth_login_from(t->e, "rogue-new", "192.168.1.51", "1357", &s, &t->err));
+  T_COMMIT(t);
+  /* the lock survives a restart, and ends on time */
+  t_reopen(t);
+  t->now += 299000;
+  T_RC(t, NODE_ELOCKED, node_auth_login_from(t->e, "tab-1", "192.168.1.50", "1357", &s, &t->err));
+  assert_non_null(strstr(t->err.msg, "1 more s"));
+  t->now += 1000;
+  T_OK(t, node_auth_login_from(t->e, "tab-1", "192.168.1.50", "1357", &s, &t->err));
+  T_COMMIT(t);
+  /* a fixed window: 19 now and 19 after it ended do not lock */
+  wrong_from(t, "192.168.1.50", 19, &serial);
+  t->now += 300000;
+  wrong_from(t, "192.168.1.50", 19, &serial);
+  T_OK(t, node_auth_login_from(t->e, "tab-1", "192.168.1.50", "1357", &s, &t->err));
+  T_COMMIT(t);
+  /* ... and a right PIN does not reset the count: the 20th in the window locks */
+  T_RC(t, NODE_EWRONGPIN, node_auth_login_from(t->e, "tab-9", "192.168.1.50", "0000", &s, &t->err));
+  assert_non_null(strstr(t->err.msg, "locked for 300 s"));
+  T_COMMIT(t);
+  /* addresses neither locked nor counting are forgotten */
+  t->now += 600000;
+  wrong_from(t, "192.168.1.52", 1, &serial);
+  T_COMMIT(t);
+  assert_int_equal(t_count(t, "SELECT count(*) FROM login_peers"), 1);
+}
+
+/* The address key: IPv6 by its /64 (a host picks any address in it), an
+ * IPv4-mapped address as the IPv4 one; configured limits. */
+static void lockout_per_address_keys(void **state) {
+  tctx *t = *state;
+  node_session s;
+  node_auth_opts o = {.kdf_iterations = 1000, .peer_attempts = 3, .peer_window_s = 60,
+                      .peer_lockout_s = 30};
+  int serial = 0;
+  node_auth_configure(t->e, &o);
+  add_staff(t);
+  wrong_from(t, "2001:db8:0:7::1", 1, &serial);
+  wrong_from(t, "2001:db8:0:7:a:b:c:d", 1, &serial);
+  T_RC(t, NODE_EWRONGPIN, node_auth_login_from(t->e, "r-1", "2001:db8:0:7::99",
+                                               "0000", &s, &t->err));
+  assert_non_null(strstr(t->err.msg, "address 2001:db8:0:7::/64 is locked for 30 s"));
+  T_RC(t, NODE_ELOCKED, node_auth_login_from(t->e, "r-2", "2001:db8:0:7::5", "1357", &s, &t->err));
+  T_OK(t, node_auth_login_from(t->e, "r-2", "2001:db8:0:8::5", "1357", &s, &t->err));
+  wrong_from(t, "::ffff:10.0.0.7", 2, &serial);
+  T_RC(t, NODE_EWRONGPIN, node_auth_login_from(t->e, "r-3", "10.0.0.7", "0000", &s, &t->err));
+  assert_non_null(strstr(t->err.msg, "address 10.0.0.7 is locked"));
+  T_RC(t, NODE_ELOCKED, node_auth_login_from(t->e, "r-4", "::ffff:10.0.0.7", "1357", &s, &t->err));
+  t->now += 30000;
+  T_OK(t, node_auth_login_from(t->e, "r-4", "::ffff:10.0.0.7", "1357", &s, &t->err));
+  /* without an address (node_auth_login) only the tablet limit applies */
+  T_OK(t, node_auth_login(t->e, "r-5", "1357", &s, &t->err));
+  T_COMMIT(t);
+}
+
 static void session_expiry_and_revocation(void **state) {
   tctx *t = *state;
   node_session a, b, c;
@@ -197,6 +279,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(staff_rules, t_setup, t_teardown),
       cmocka_unit_test_setup_teardown(lockout, t_setup, t_teardown),
       cmocka_unit_test_setup_teardown(lockout_configured, t_setup, t_teardown),
+      cmocka_unit_test_setup_teardown(lockout_per_address, t_setup, t_teardown),
+      cmocka_unit_test_setup_teardown(lockout_per_address_keys, t_setup, t_teardown),
       cmocka_unit_test_setup_teardown(session_expiry_and_revocation, t_setup, t_teardown),
       cmocka_unit_test_setup_teardown(nothing_in_clear, t_setup, t_teardown),
   };

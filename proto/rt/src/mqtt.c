@@ -12,6 +12,10 @@
  *        lws_cancel_service(wake)
  *   loop thread: rt_mqtt_drain ──lock, detach the list, unlock──▶ handle
  *
+ * TLS: our own OpenSSL context from rt/tls.h (as the provisioning agent),
+ * so that a box whose clock is not synchronised yet still connects
+ * (tls_time_check); chain, signature and host name are always checked.
+ *
  * The starter exists so that the first connect (a DNS lookup and a TCP
  * connect that can block for a long time on a dead WAN) never blocks the
  * caller's loop: a store without its broker keeps serving its tablets.
