@@ -13,7 +13,7 @@
 // what was seen so far.
 
 import { execFile } from 'node:child_process';
-import { spawnTied } from './proc.mjs';
+import { spawnTied, startLogged, waitLogged } from './proc.mjs';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -222,23 +222,7 @@ export class HqProcess {
   }
 
   async start() {
-    this.log = [];
-    const proc = spawnTied(hqBin(), ['--config', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc = proc;
-    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-    let buf = '';
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (chunk) => {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        this.log.push(line);
-        if (process.env.HQ_TEST_VERBOSE) process.stderr.write(`[hq] ${line}\n`);
-        this.logWaiters = this.logWaiters.filter((w) => !w(line));
-      }
-    });
+    startLogged(this, 'hq', hqBin(), ['--config', this.configPath], 'HQ_TEST_VERBOSE');
     const line = await this.waitLog(/msg="listening"/, DEFAULT_TIMEOUT, true);
     this.port = Number(/ port=(\d+)/.exec(line)[1]);
     this.base = `http://127.0.0.1:${this.port}`;
@@ -246,13 +230,7 @@ export class HqProcess {
   }
 
   waitLog(re, ms = DEFAULT_TIMEOUT, failOnExit = false, from = 0) {
-    const seen = this.log.slice(from).find((l) => re.test(l));
-    if (seen) return Promise.resolve(seen);
-    const p = new Promise((resolve, reject) => {
-      this.logWaiters.push((line) => (re.test(line) ? (resolve(line), true) : false));
-      if (failOnExit) this.exited.then((e) => reject(new Error(`hq exited (${JSON.stringify(e)}):\n${this.log.join('\n')}`)));
-    });
-    return withTimeout(p, ms, `hq log ${re} (log so far:\n${this.log.join('\n')})`);
+    return waitLogged(this, 'hq', re, ms, failOnExit, from);
   }
 
   async stop(signal = 'SIGTERM') {

@@ -13,7 +13,7 @@
 // predicate.
 
 import { execFileSync } from 'node:child_process';
-import { spawnTied } from './proc.mjs';
+import { DEFAULT_TIMEOUT, startLogged, waitLogged, withTimeout } from './proc.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import WebSocket from 'ws';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../../..');
 
-export const DEFAULT_TIMEOUT = 10000;
+export { DEFAULT_TIMEOUT, withTimeout };
 
 export const STAFF = [
   { id: 's-li', name: '李娜', role: 'manager', pin: '1234' },
@@ -39,14 +39,6 @@ export function storenodeBin() {
     if (fs.existsSync(p)) return p;
   }
   throw new Error('storenode binary not found: set STORENODE_BIN');
-}
-
-export function withTimeout(promise, ms, what) {
-  let t;
-  const timeout = new Promise((_, reject) => {
-    t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
 }
 
 // HQ-side event factory: gap-free seqs for origin "hq", HLC = now.
@@ -121,23 +113,7 @@ export class Node {
   }
 
   async start() {
-    this.log = [];
-    const proc = spawnTied(storenodeBin(), ['--config', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc = proc;
-    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-    let buf = '';
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (chunk) => {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        this.log.push(line);
-        if (process.env.STORENODE_TEST_VERBOSE) process.stderr.write(`[storenode] ${line}\n`);
-        this.logWaiters = this.logWaiters.filter((w) => !w(line));
-      }
-    });
+    startLogged(this, 'storenode', storenodeBin(), ['--config', this.configPath], 'STORENODE_TEST_VERBOSE');
     const line = await this.waitLog(/msg="listening"/, DEFAULT_TIMEOUT, true);
     this.port = Number(/ port=(\d+)/.exec(line)[1]);
     this.base = `http://127.0.0.1:${this.port}`;
@@ -147,15 +123,7 @@ export class Node {
 
   // Resolve with the first log line (already seen or future) matching re.
   waitLog(re, ms = DEFAULT_TIMEOUT, failOnExit = false) {
-    const seen = this.log.find((l) => re.test(l));
-    if (seen) return Promise.resolve(seen);
-    const p = new Promise((resolve, reject) => {
-      this.logWaiters.push((line) => (re.test(line) ? (resolve(line), true) : false));
-      if (failOnExit) {
-        this.exited.then((e) => reject(new Error(`storenode exited (${JSON.stringify(e)}):\n${this.log.join('\n')}`)));
-      }
-    });
-    return withTimeout(p, ms, `log ${re} (log so far:\n${this.log.join('\n')})`);
+    return waitLogged(this, 'storenode', re, ms, failOnExit);
   }
 
   async stop(signal = 'SIGTERM') {
