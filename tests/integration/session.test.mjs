@@ -159,3 +159,29 @@ test('every command needs an id; answers carry it', async () => {
   assert.equal(ok.id, 'my-id.1:x_y');
   await t.close();
 });
+
+test('a session that expires while the tablet is connected ends on that socket at once', async () => {
+  // its own storenode with the shortest session the config allows
+  const m = await startNode({ config: { session_ttl_s: 5 } });
+  try {
+    const t = await m.tablet('tab-short');
+    const { token, expires_ms: expires } = await t.ok('login', { tablet: 'tab-short', pin: '1234' });
+    assert.ok(expires - Date.now() <= 5000 && expires - Date.now() > 0, `expires_ms ${expires}`);
+    await t.ok('sync', { since: 0 });
+    const from = t.mark();
+    // the server's once-a-second sweep tells the socket, unasked
+    const e = await t.waitFor((x) => x.type === 'error' && x.code === 'session_expired' && !x.id,
+      { from, ms: 15000, what: 'the session_expired push' });
+    assert.match(e.message, /expired/);
+    assert.ok(Date.now() >= expires, 'told before the session ended');
+    // nothing more is pushed to it, and commands are refused
+    assert.equal((await t.cmd('stock.receive', { sku: 'latte', qty: 1 })).code, 'unauthenticated');
+    // the token is dead on any socket
+    const t2 = await m.tablet('tab-short');
+    assert.equal((await t2.cmd('auth', { token })).code, 'session_expired');
+    await t.close();
+    await t2.close();
+  } finally {
+    await m.cleanup();
+  }
+});
