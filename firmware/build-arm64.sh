@@ -13,8 +13,11 @@
 #      (Release at -O2, no hq) and builds every target;
 #   4. strips the box's executables (RETAIL_ARM64_BINARIES in
 #      scripts/lib/arm64.sh) into build-arm64/stripped/ and prints their sizes;
-#   5. unless --no-test: ctest runs the unit tests of RETAIL_ARM64_TESTS
-#      under qemu-aarch64 (narrowed further by CTEST_ARGS, if given).
+#   5. unless --no-test: ctest runs the tests of RETAIL_ARM64_TESTS under
+#      qemu-aarch64 (narrowed further by CTEST_ARGS, if given); the aarch64
+#      programs a test starts (agents, storenode) run under qemu as well
+#      (RETAIL_EXEC_WRAPPER, tests/common/exec_wrap.h), with its bounded
+#      waits RETAIL_TEST_TIME_SCALE (CMake, default 3) times longer.
 # scripts/test does the same as its third pass.
 #
 # Environment (optional): RETAIL_ARM64_BUILD_DIR, RETAIL_ARM64_SYSROOT,

@@ -9,7 +9,9 @@
 # from Debian's arm64 packages (never the host's /usr).  Tests: ctest runs
 # every test whose command is a target of this build through
 # CMAKE_CROSSCOMPILING_EMULATOR, i.e. `qemu-aarch64 -L <sysroot>`, which
-# loads the dynamic linker and shared libraries from the sysroot.
+# loads the dynamic linker and shared libraries from the sysroot; the
+# programs of the build that a test starts itself go through the same
+# command (RETAIL_EXEC_WRAPPER, set by tests/CMakeLists.txt).
 #
 # The sysroot: -DRETAIL_ARM64_SYSROOT=DIR, else the environment variable of
 # that name, else build-arm64/sysroot in the source tree.

@@ -19,13 +19,20 @@ RETAIL_ARM64_BINARIES=(storenode storenode-provision storenode-update)
 # (codec, merge, replication messages, clock), its runtime (MQTT bridge,
 # sd_notify), the storenode engine, the convergence simulator, and what the
 # box runs of firmware and provisioning: bundle verification, key + CSR +
-# certificate checks, the box's TLS client against the locked-down broker.
-# Not: tests that start an aarch64 program of the build themselves
-# (fw_update_agent, fw_rollout_mqtt, fw_storenode_notify, prov_agent: the
-# host cannot exec it without qemu), the integration and browser tests
-# (Node.js and chromium drive storenode), hq's and HQ-side tests (amd64).
-# New tests of code that runs on the box are added here.
-RETAIL_ARM64_TESTS=(proto_ rt_ node_unit_ sim_converge 'fw_bundle$' 'prov_pki$' 'prov_broker$')
+# certificate checks, the box's TLS client against the locked-down broker
+# and the bridge's against a not-yet-valid broker certificate, and the
+# box's programs end to end: the update agent (fw_update_agent, and in
+# `run` mode over MQTT: fw_rollout_mqtt), storenode under a pretend
+# systemd (fw_storenode_notify), the provisioning agent and then storenode
+# on what it wrote (prov_agent).  Those start the build's aarch64 programs
+# themselves, through qemu too: tests/CMakeLists.txt gives each test
+# RETAIL_EXEC_WRAPPER (the emulator command) and RETAIL_TIME_SCALE (its
+# bounded waits are that many times longer), tests/common/exec_wrap.h.
+# Not: the integration and browser tests (Node.js and chromium drive
+# storenode), hq's and HQ-side tests (amd64: fw_rollout, prov_server,
+# fw_hq_rollout).  New tests of code that runs on the box are added here.
+RETAIL_ARM64_TESTS=(proto_ rt_ node_unit_ sim_converge 'fw_bundle$' 'prov_pki$' 'prov_broker$'
+  'prov_rt_tls$' 'fw_update_agent$' 'fw_rollout_mqtt$' 'fw_storenode_notify$' 'prov_agent$')
 
 # Environment of the emulated ctest run.  The simulator keeps all its 50
 # seeds but runs 5,000 events per seed instead of 20,000: its cost grows

@@ -50,13 +50,24 @@ static void conf_value(const char *conf, const char *key, char *out, size_t cap)
   snprintf(out, cap, "%.*s", (int)n, p);
 }
 
-/* Is pid a fake storenode (not a stranger that reused a stale pid)? */
+/* Is pid a fake storenode (not a stranger that reused a stale pid)?  One
+ * of the words before --root is a file named storenode: the first one
+ * natively, a later one under an emulator ("qemu-aarch64 -L <sysroot>
+ * .../bin/storenode --root ROOT": the arm64 tests). */
 static int is_fake_storenode(int pid) {
   char path[64], cmd[PATH_MAX];
+  size_t n;
+  FILE *f;
   snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-  slurp(path, cmd, sizeof cmd);
-  const char *base = strrchr(cmd, '/');
-  return strcmp(base ? base + 1 : cmd, "storenode") == 0;
+  f = fopen(path, "r");
+  n = f ? fread(cmd, 1, sizeof cmd - 1, f) : 0;
+  if (f) fclose(f);
+  cmd[n] = '\0';
+  for (size_t at = 0; at < n && strcmp(cmd + at, "--root") != 0; at += strlen(cmd + at) + 1) {
+    const char *base = strrchr(cmd + at, '/');
+    if (strcmp(base ? base + 1 : cmd + at, "storenode") == 0) return 1;
+  }
+  return 0;
 }
 
 /* SIGTERM the previous instance and wait (at most 5 s) until it is gone. */

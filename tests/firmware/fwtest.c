@@ -1,4 +1,7 @@
-/* fwtest.c - helpers of the firmware tests (fwtest.h). */
+/* fwtest.c - helpers of the firmware tests (fwtest.h).  Programs of the
+ * build start through $RETAIL_EXEC_WRAPPER and every bound is times
+ * $RETAIL_TIME_SCALE (tests/common/exec_wrap.h): the arm64 pass runs these
+ * tests under qemu-aarch64. */
 #define _GNU_SOURCE
 #include "fwtest.h"
 
@@ -23,6 +26,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "exec_wrap.h"
 #include "fw/bundle.h"
 #include "fw/file.h"
 
@@ -186,8 +190,10 @@ int fwt_http_requests(fwt_http *h) {
 
 /* ---- processes ---- */
 
+/* timeout_ms is scaled here: callers give the bound of a native run. */
 static int wait_pid(pid_t pid, int timeout_ms) {
   int fd = (int)syscall(SYS_pidfd_open, pid, 0), status = 0;
+  timeout_ms = test_scaled_ms(timeout_ms);
   if (fd >= 0) {
     struct pollfd p = {fd, POLLIN, 0};
     int r;
@@ -210,11 +216,13 @@ int fwt_spawn(const char *const argv[], const char *const env_extra[]) {
   const char *envp[512];
   size_t n = 0;
   pid_t pid;
+  test_exec x;
   for (char **e = environ; *e && n < 480; e++)
     if (strncmp(*e, "STORENODE_UPDATE_TEST_", 22) != 0) envp[n++] = *e;
   for (size_t i = 0; env_extra && env_extra[i] && n < 510; i++) envp[n++] = env_extra[i];
   envp[n] = NULL;
-  if (posix_spawn(&pid, argv[0], NULL, NULL, (char *const *)argv, (char *const *)envp) != 0)
+  if (test_exec_prepare(&x, argv) != 0 ||
+      posix_spawnp(&pid, x.argv[0], NULL, NULL, (char *const *)x.argv, (char *const *)envp) != 0)
     fail_msg("cannot run %s", argv[0]);
   return (int)pid;
 }
@@ -232,7 +240,7 @@ void fwt_stop_pidfile(const char *pidfile) {
   if (fd < 0) return;
   if (kill(pid, SIGTERM) == 0) {
     struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, 10000) == 0) kill(pid, SIGKILL);
+    if (poll(&p, 1, test_scaled_ms(10000)) == 0) kill(pid, SIGKILL);
   }
   close(fd);
 }
@@ -356,7 +364,7 @@ static void start_and_wait_ready(const fwt_box *b) {
       bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name))), 0);
   assert_int_equal(fwt_run(argv, envp, 10000), 0);
   p = (struct pollfd){fd, POLLIN, 0};
-  if (poll(&p, 1, 20000) != 1) fail_msg("the box's storenode did not get ready");
+  if (poll(&p, 1, test_scaled_ms(20000)) != 1) fail_msg("the box's storenode did not get ready");
   n = recv(fd, msg, sizeof msg - 1, 0);
   msg[n > 0 ? n : 0] = '\0';
   assert_string_equal(msg, "READY=1");
@@ -365,7 +373,8 @@ static void start_and_wait_ready(const fwt_box *b) {
 
 void fwt_box_init(fwt_box *b, const char *dir, const char *agent, const char *pub_pem,
                   const char *bundle, int deadline_s) {
-  char p[FWT_PATH + 64], text[4096];
+  char p[FWT_PATH + 64], text[4096], wrap[1024];
+  int scale = test_time_scale();
   memset(b, 0, sizeof *b);
   snprintf(b->root, sizeof b->root, "%s", dir);
   fw_mkdirs(dir, 0755, NULL);
@@ -377,20 +386,21 @@ void fwt_box_init(fwt_box *b, const char *dir, const char *agent, const char *pu
   snprintf(p, sizeof p, "%s/signing.pub", dir);
   fwt_write(p, pub_pem, 0644);
   snprintf(p, sizeof p, "%s/restart.sh", dir);
+  if (test_exec_sh_prefix(wrap, sizeof wrap) != 0) fail_msg("RETAIL_EXEC_WRAPPER: too long, or a quote in it");
   snprintf(text, sizeof text,
            "#!/bin/sh\n# the test box's \"reboot\": start current/, which takes over from the old one\n"
-           "\"%s/current/bin/storenode\" --root \"%s\" </dev/null >>\"%s/storenode.log\" 2>&1 &\n",
-           dir, dir, dir);
+           "%s\"%s/current/bin/storenode\" --root \"%s\" </dev/null >>\"%s/storenode.log\" 2>&1 &\n",
+           wrap, dir, dir, dir);
   fwt_write(p, text, 0755);
   snprintf(b->conf, sizeof b->conf, "%s/update.conf", dir);
   snprintf(b->reports, sizeof b->reports, "%s/reports.jsonl", dir);
   snprintf(text, sizeof text,
            "store_id = s1\nroot = %s\nstate_dir = %s/update\npubkey = %s/signing.pub\n"
-           "restart_cmd = \"%s/restart.sh\"\nrestart_timeout_s = 20\nhealth_url = http://127.0.0.1:%d\n"
+           "restart_cmd = \"%s/restart.sh\"\nrestart_timeout_s = %d\nhealth_url = http://127.0.0.1:%d\n"
            "health_deadline_s = %d\nhealth_interval_ms = 20\nhealth_passes = 2\n"
-           "db_path = %s/storenode.db\ndownload_retries = 5\ndownload_retry_ms = 0\nhttp_timeout_s = 10\n"
+           "db_path = %s/storenode.db\ndownload_retries = 5\ndownload_retry_ms = 0\nhttp_timeout_s = %d\n"
            "node_config =\nlog_level = debug\n",
-           dir, dir, dir, dir, b->port, deadline_s, dir);
+           dir, dir, dir, dir, 20 * scale, b->port, deadline_s * scale, dir, 10 * scale);
   fwt_write(b->conf, text, 0644);
   assert_int_equal(fwt_agent(b, "init", bundle, NULL), 0);
   start_and_wait_ready(b);
@@ -408,7 +418,7 @@ void fwt_running_version(const fwt_box *b, char *out, size_t cap) {
   snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", b->port);
   proto_buf_init(&body);
   out[0] = '\0';
-  if (fwa_http_fetch(url, 5000, 4096, &body, NULL) == FW_OK)
+  if (fwa_http_fetch(url, test_scaled_ms(5000), 4096, &body, NULL) == FW_OK)
     fw_healthz_decode(body.data, body.len, &ok, out, cap, NULL);
   proto_buf_close(&body);
 }

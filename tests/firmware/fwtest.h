@@ -4,7 +4,11 @@
  * storenode-update binary, and bounded waits for child processes.
  *
  * Every wait is bounded and event-driven (poll on a pidfd or a socket);
- * nothing sleeps for a fixed time.
+ * nothing sleeps for a fixed time.  Under an emulator (the arm64 pass) the
+ * programs of the build start through $RETAIL_EXEC_WRAPPER, also from the
+ * box's restart script, and every bound below, the box's health deadline
+ * included, is times $RETAIL_TIME_SCALE (tests/common/exec_wrap.h): callers
+ * give the bounds of a native run.
  */
 #ifndef FWTEST_H
 #define FWTEST_H
@@ -50,8 +54,9 @@ void fwt_http_cut(fwt_http *h, long long after, int times, bool ignore_range);
 int fwt_http_requests(fwt_http *h);
 
 /* ---- processes ---- */
-/* Run argv with extra environment entries (NULL-terminated, may be NULL);
- * wait at most timeout_ms.  Returns the exit code, or -signal if it was
+/* Run argv with extra environment entries (NULL-terminated, may be NULL),
+ * through the emulator when argv[0] is a program of the build; wait at most
+ * timeout_ms (scaled).  Returns the exit code, or -signal if it was
  * killed by a signal; fails the test on a timeout. */
 int fwt_run(const char *const argv[], const char *const env_extra[], int timeout_ms);
 /* Start argv (environment as fwt_run) without waiting; returns its pid. */

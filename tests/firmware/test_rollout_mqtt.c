@@ -6,8 +6,8 @@
  *   - a good bundle rolls out in stages (25 %, 50 %, 100 %) to every box;
  *   - a bad one fails on the first box, which rolls back by itself, and the
  *     rollout halts: the other boxes are never offered it.
- * Every wait polls for the event with a deadline.  Skipped (77) without a
- * mosquitto binary.
+ * Every wait polls for the event with a deadline (times RETAIL_TIME_SCALE
+ * under an emulator).  Skipped (77) without a mosquitto binary.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "broker.h"
+#include "exec_wrap.h"
 #include "fw/rollout.h"
 #include "fwtest.h"
 #include "rt/mqtt.h"
@@ -134,7 +135,7 @@ static void start_boxes(fix *f, const char *tag) {
                           "--set", port, "run", NULL};
     f->pid[i] = fwt_spawn(argv, NULL);
   }
-  deadline = now_ms() + WAIT_MS;
+  deadline = now_ms() + test_scaled_ms(WAIT_MS);
   for (int i = 0; i < BOXES; i++)
     while (!f->heard[i]) {
       if (now_ms() > deadline) fail_msg("box %s never reported", f->ids[i]);
@@ -160,7 +161,7 @@ static fw_rollout_decision roll(fix *f, const char *bundle, const char *rollout,
   fw_fleet_box boxes[BOXES];
   size_t offer[BOXES], stage = 0;
   fw_rollout_decision d;
-  long long deadline = now_ms() + WAIT_MS;
+  long long deadline = now_ms() + test_scaled_ms(WAIT_MS);
   for (;;) {
     for (int i = 0; i < BOXES; i++) {
       bool ours = strcmp(f->last[i].offer_id, rollout) == 0;
@@ -175,7 +176,7 @@ static fw_rollout_decision roll(fix *f, const char *bundle, const char *rollout,
     }
     if (d.done || (d.halt && d.active == 0)) return d;
     if (d.active == 0 && d.n_offer == 0 && stage + 1 < sizeof stages / sizeof stages[0]) stage++;
-    if (now_ms() > deadline) fail_msg("rollout %s: no end after %d ms", rollout, WAIT_MS);
+    if (now_ms() > deadline) fail_msg("rollout %s: no end after %d ms", rollout, test_scaled_ms(WAIT_MS));
     pump(f);
   }
 }

@@ -2,8 +2,9 @@
  * NOTIFY_SOCKET points at a datagram socket this test binds, WATCHDOG_USEC
  * asks for keep-alives.  storenode must say READY=1 once it listens, send
  * WATCHDOG=1 from its event loop every WATCHDOG_USEC / 2, and STOPPING=1
- * on SIGTERM (then exit 0).  Every wait is a poll with a deadline.
- * STORENODE_BIN names the binary.
+ * on SIGTERM (then exit 0).  Every wait is a poll with a deadline (times
+ * RETAIL_TIME_SCALE under an emulator; storenode starts through
+ * RETAIL_EXEC_WRAPPER there: fwt_spawn).  STORENODE_BIN names the binary.
  */
 #include <poll.h>
 #include <setjmp.h>
@@ -19,14 +20,15 @@
 
 #include <cmocka.h>
 
+#include "exec_wrap.h"
 #include "fwtest.h"
 
-/* The next datagram within ms, into buf ("" on timeout). */
+/* The next datagram within ms (scaled), into buf ("" on timeout). */
 static void next_msg(int fd, char *buf, size_t cap, int ms) {
   struct pollfd p = {fd, POLLIN, 0};
   ssize_t n;
   buf[0] = '\0';
-  if (poll(&p, 1, ms) != 1) return;
+  if (poll(&p, 1, test_scaled_ms(ms)) != 1) return;
   n = recv(fd, buf, cap - 1, 0);
   buf[n > 0 ? n : 0] = '\0';
 }

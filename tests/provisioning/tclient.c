@@ -1,4 +1,5 @@
-/* tclient.c - see tclient.h. */
+/* tclient.c - see tclient.h.  Every wait is times RETAIL_TIME_SCALE
+ * (tests/common/exec_wrap.h): the arm64 pass runs the tests under qemu. */
 #include "tclient.h"
 
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <mqtt_protocol.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+
+#include "exec_wrap.h"
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -67,7 +70,7 @@ void tc_pump(tclient *c, int ms) {
 }
 
 static bool pump_until(tclient *c, bool *flag, int timeout_ms) {
-  long long end = now_ms() + timeout_ms;
+  long long end = now_ms() + test_scaled_ms(timeout_ms);
   while (!*flag && !c->lost && now_ms() < end) tc_pump(c, 20);
   return *flag;
 }
@@ -141,7 +144,7 @@ bool tc_got(const tclient *c, const char *topic) {
 }
 
 int tc_wait_msg(tclient *c, const char *topic, int timeout_ms) {
-  long long end = now_ms() + timeout_ms;
+  long long end = now_ms() + test_scaled_ms(timeout_ms);
   for (;;) {
     for (int i = 0; i < c->n_msgs; i++)
       if (!topic || strcmp(c->msgs[i].topic, topic) == 0) return i;
@@ -151,7 +154,7 @@ int tc_wait_msg(tclient *c, const char *topic, int timeout_ms) {
 }
 
 bool tc_wait_lost(tclient *c, int timeout_ms) {
-  long long end = now_ms() + timeout_ms;
+  long long end = now_ms() + test_scaled_ms(timeout_ms);
   while (!c->lost && now_ms() < end) tc_pump(c, 20);
   return c->lost;
 }

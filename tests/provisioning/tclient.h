@@ -1,5 +1,7 @@
 /* tclient.h - a minimal MQTT v5 test client over TLS (libmosquitto, driven
- * on the test's thread with bounded waits on the socket, no sleeps). */
+ * on the test's thread with bounded waits on the socket, no sleeps).  The
+ * bounds given are those of a native run: each is times RETAIL_TIME_SCALE
+ * (tests/common/exec_wrap.h). */
 #ifndef PROV_TEST_TCLIENT_H
 #define PROV_TEST_TCLIENT_H
 

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "broker.h"
+#include "exec_wrap.h"
 #include "fixture.h"
 #include "prov/file.h"
 #include "prov/x509.h"
@@ -95,7 +96,7 @@ static void box_start(box *x) {
   if (x->pid == 0) {
     int fd = open(x->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) dup2(fd, 2), dup2(fd, 1);
-    execl(agent_bin, agent_bin, "--config", x->conf, (char *)NULL);
+    test_execv((const char *const[]){agent_bin, "--config", x->conf, NULL}); /* via an emulator, if any */
     _exit(127);
   }
 }
@@ -282,7 +283,7 @@ static void run_storenode(const box *x, const char *store) {
   if (pid == 0) {
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) dup2(fd, 2), dup2(fd, 1);
-    execl(storenode_bin, storenode_bin, "--config", x->node_conf, (char *)NULL);
+    test_execv((const char *const[]){storenode_bin, "--config", x->node_conf, NULL});
     _exit(127);
   }
   long long end = test_now_ms() + AGENT_WAIT_MS;
