@@ -32,7 +32,7 @@ typedef struct hq_line {
 
 typedef struct hq_order_req {
   char idem_key[HQ_IDEM_MAX];
-  char client[PROTO_ID_MAX];       /* the API token's name: keys are per client ("" open API) */
+  char client[PROTO_ID_MAX];       /* the API token's name: keys are per client */
   bool has_kind;
   proto_order_kind kind;
   char store_id[PROTO_ID_MAX];     /* pickup: required; express: optional */

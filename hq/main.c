@@ -1,12 +1,17 @@
 /* main.c - hq: command line, signals, and the run.
  *
- *   hq [--config FILE]                   serve (docs/hq.md)
+ *   hq --config FILE                     serve (docs/hq.md)
  *   hq [--config FILE] --print-config    show the effective configuration
  *   hq --config-markdown                 the key table for the docs
  *   hq --help | --version
+ *   hq api-token --scopes S --name N     a fresh line for api_tokens_file
+ *                                        (auth.c)
  *   hq --config FILE <subcommand> [args]  provisioning: CA, certificates,
- *                                        devices, tokens, broker config
+ *                                        devices, claim tokens, broker config
  *                                        (prov_cmd.c, docs/hq.md)
+ *
+ * hq does not serve without api_tokens_file (every endpoint but /healthz
+ * and the dashboard's files needs a token): that is a configuration error.
  *
  * Exit status: 0 clean (also after SIGTERM/SIGINT), 1 runtime failure,
  * 2 bad usage or configuration.
@@ -38,18 +43,39 @@ static void on_signal(int sig) {
   if (g_lws) lws_cancel_service(g_lws);
 }
 
+/* The subcommands, one row per module that has some. */
+typedef struct subcommands {
+  bool (*is)(const char *name);
+  int (*run)(const hq_config *c, int argc, char **argv);
+  void (*usage)(FILE *out);
+} subcommands;
+
+static const subcommands subs[] = {
+    {hq_tokens_is_command, hq_tokens_command, hq_tokens_usage},
+    {hq_prov_is_command, hq_prov_command, hq_prov_usage},
+};
+#define N_SUBS (sizeof subs / sizeof subs[0])
+
+static const subcommands *find_sub(const char *name) {
+  for (size_t i = 0; i < N_SUBS; i++)
+    if (subs[i].is(name)) return &subs[i];
+  return NULL;
+}
+
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: hq [--config FILE]                   run HQ\n"
+          "usage: hq --config FILE                     run HQ (api_tokens_file is required)\n"
           "       hq [--config FILE] --print-config    show the effective configuration\n"
           "       hq --help | --version\n");
-  hq_prov_usage(out);
+  for (size_t i = 0; i < N_SUBS; i++) subs[i].usage(out);
   fprintf(out,
           "\n"
           "HQ's aggregator and order intake: merges every store's events from the MQTT\n"
           "broker (retail/v1/stores/+/up/#) into its SQLite database, routes and\n"
           "dispatches orders (POST /api/v1/orders), and serves the HTTP API, /metrics and\n"
           "/healthz on http_addr:http_port.  SIGTERM/SIGINT commit and exit 0.\n"
+          "Every endpoint but /healthz and the dashboard's files needs a bearer token\n"
+          "from api_tokens_file (`hq api-token` makes one); hq does not start without it.\n"
           "\n"
           "Config file: `key = value` lines, `#` comments.  Keys:\n\n");
   hq_config_print_keys(out);
@@ -64,7 +90,7 @@ static int serve(const hq_config *cfg, const rt_log *lg) {
   if (hq_server_create(&srv, cfg, lg, &err) != HQ_OK) {
     rt_logf(lg, RT_LOG_ERROR, "cannot start", "code=%s err=\"%s\"", hq_err_wire(err.code),
             rt_log_esc(esc, sizeof esc, err.msg));
-    return 1;
+    return err.code == HQ_ECONFIG ? 2 : 1;
   }
   g_lws = hq_server_lws(srv);
   memset(&sa, 0, sizeof sa);
@@ -87,7 +113,8 @@ int main(int argc, char **argv) {
   hq_err err;
   const char *config_path = NULL;
   bool print = false;
-  int sub = 0; /* argv index of a subcommand */
+  const subcommands *sub = NULL;
+  int sub_at = 0; /* argv index of the subcommand */
   hq_config_defaults(&cfg);
   hq_err_clear(&err);
   for (int i = 1; i < argc; i++) {
@@ -104,8 +131,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--config-markdown") == 0) {
       hq_config_print_markdown(stdout);
       return 0;
-    } else if (hq_prov_is_command(argv[i])) {
-      sub = i;
+    } else if ((sub = find_sub(argv[i])) != NULL) {
+      sub_at = i;
       break; /* the rest are its arguments */
     } else {
       fprintf(stderr, "hq: unknown option '%s'\n\n", argv[i]);
@@ -117,7 +144,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hq: config %s\n", err.msg);
     return 2;
   }
-  if (sub) return hq_prov_command(&cfg, argc - sub, argv + sub);
+  if (sub) return sub->run(&cfg, argc - sub_at, argv + sub_at);
   rt_log_init(&lg, cfg.log_level, stderr);
   rt_log_route_lws(cfg.log_level <= RT_LOG_DEBUG ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : (LLL_ERR | LLL_WARN));
   if (print) {

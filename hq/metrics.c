@@ -1,5 +1,6 @@
 /* metrics.c - GET /metrics in the Prometheus text format: one table of
  * rows (rt/prom.h), values from hq_core_stats_get and the server's counters.
+ * The route needs a token with the read scope (api.c's table).
  */
 #include <inttypes.h>
 
@@ -96,6 +97,7 @@ STAT(conflicts, conflicts)
 COUNTER(mqtt_connected, mqtt_connected)
 COUNTER(http_requests, http_requests)
 COUNTER(http_errors, http_errors)
+COUNTER(http_unauth, http_unauth)
 
 static const rt_prom_metric rows[] = {
     {"hq_mqtt_messages_total", "counter", "Messages from stores handled, by kind.", msgs},
@@ -121,6 +123,7 @@ static const rt_prom_metric rows[] = {
     {"hq_mqtt_connected", "gauge", "1 while HQ's MQTT session is up.", mqtt_connected},
     {"hq_http_requests_total", "counter", "HTTP requests.", http_requests},
     {"hq_http_errors_total", "counter", "HTTP requests answered with an error.", http_errors},
+    {"hq_http_unauthorized_total", "counter", "HTTP requests refused 401: no or an unknown bearer token.", http_unauth},
     {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss},
     {"hq_build_info", "gauge", "Build version of this hq (always 1).", build},
 };

@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { startNode, STAFF } from '../integration/lib/storenode.mjs';
 import { Broker, HqProcess, MOSQUITTO_SUB, waitUntil } from '../integration/lib/hq.mjs';
-import { parseArgs, machine, writeJson, round, stats, runLoad, nodeMetrics, pause } from './repl_lib.mjs';
+import { parseArgs, machine, writeJson, round, stats, runLoad, nodeMetrics, hqMetrics, pause } from './repl_lib.mjs';
 
 const USAGE = 'usage: repl_lag.bench.mjs --storenode BIN --hq BIN --load BIN [--json FILE] ' +
   '[--stores 1000] [--rate 1] [--samples 300] [--conns 8]\n';
@@ -122,7 +122,7 @@ try {
   const load = runLoad(o, ['steady', '--port', String(broker.port), '--stores', String(o.stores), '--rate', String(o.rate),
     '--secs', String(secs), '--conns', String(o.conns), '--prefix', 'sim']);
   // Every simulated store has spoken at least once before measuring.
-  await waitUntil(async () => (await hq.api('GET', '/healthz')).stores >= o.stores + 1, `${o.stores} stores at hq`, 30000);
+  await waitUntil(async () => (await hqMetrics(hq)).hq_stores >= o.stores + 1, `${o.stores} stores at hq`, 30000);
   const loaded = await sample(node, tab, watch, o.samples, 'loaded');
   load.child.kill('SIGTERM');
   const sim = await load.done;

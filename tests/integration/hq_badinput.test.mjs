@@ -7,7 +7,8 @@
 //     the store topics are refused with a logged reason, nothing of them is
 //     stored, and hq keeps serving;
 //   - the HTTP API answers bad bodies with 400/413/422 naming the field,
-//     unknown paths 404, wrong methods 405; with API tokens, 401/403.
+//     unknown paths 404, wrong methods 405; API tokens 401/403
+//     (hq_auth.test.mjs has the rest: no open mode, /metrics, api-token).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sqlite, haveSqlite } from './lib/storenode.mjs';
@@ -175,7 +176,10 @@ test('API tokens: 401 without or with an unknown token, 403 without the scope', 
     assert.deepEqual([r.status, r.json.reason], [409, 'out_of_range']);
     r = await h.http('PUT', '/api/v1/stores/s-1', { paused: true }, as(tokens[0].token));
     assert.equal(r.status, 200);
-    for (const p of ['/healthz', '/metrics']) assert.equal((await h.http('GET', p, undefined, as(null))).status, 200);
+    assert.equal((await h.http('GET', '/healthz', undefined, as(null))).status, 200);
+    assert.equal((await h.http('GET', '/metrics', undefined, as(null))).status, 401);
+    assert.equal((await h.http('GET', '/metrics', undefined, as(tokens[1].token))).status, 403);
+    assert.equal((await h.http('GET', '/metrics', undefined, as(tokens[0].token))).status, 200);
     assert.ok(!h.log.some((l) => l.includes('0123456789abcdef')), 'tokens never reach the log');
   } finally {
     await h.cleanup();

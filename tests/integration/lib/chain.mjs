@@ -11,8 +11,9 @@
 //   - the digest of the store's state (storenode GET /debug/statehash) equals
 //     the digest of HQ's copy of it (hq GET /api/v1/debug/statehash?store=):
 //     both are proto/statehash.h over the same rows.
-// hq runs with debug_endpoints = true, the nodes with dev_inject = true (the
-// test default of lib/storenode.mjs).
+// hq runs with debug_endpoints = true and HqProcess's admin token (its
+// http()/api() send it: /metrics and the statehash need one), the nodes with
+// dev_inject = true (the test default of lib/storenode.mjs).
 import net from 'node:net';
 import { startNode, DEFAULT_TIMEOUT, sqlite } from './storenode.mjs';
 import { Broker, HqProcess, freePort, waitUntil } from './hq.mjs';
