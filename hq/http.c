@@ -4,7 +4,9 @@
  *   HTTP ──▶ method + path (lws_http_get_uri_and_method)
  *        ──▶ route: first row of the tables whose pattern matches; a path
  *            that matches only with another method is 405, none is 404
- *        ──▶ scope: bearer token (auth.c) unless the API is open: 401/403
+ *        ──▶ scope: the route's scopes need a bearer token that has one
+ *            (auth.c): none or unknown 401, without the scope 403; scope 0
+ *            is a public route (server.h lists the few)
  *        ──▶ body (POST/PUT): collected up to http_body_max, else 413 once
  *            the body is read
  *        ──▶ handler ──▶ r->status + r->out, or an hq code: error JSON
@@ -13,6 +15,7 @@
  * Every answer is prepared whole; its headers are written at once and the
  * body in the next HTTP_WRITEABLE (one lws_write each), as lws requires.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,11 @@ size_t hq_http_pss_size(void) { return sizeof(pss); }
 static const hq_route_table *const tables[] = {&hq_api_routes, &hq_views_routes,
                                                &hq_debug_routes, &hq_prov_routes,
                                                &hq_fw_routes, &hq_rollout_routes};
+
+const hq_route_table *const *hq_http_tables(size_t *n) {
+  *n = sizeof tables / sizeof tables[0];
+  return tables;
+}
 
 /* ---- matching -------------------------------------------------------------------------- */
 
@@ -161,12 +169,27 @@ static int run(hq_server *s, struct lws *wsi, pss *p) {
     return fail(s, wsi, p, HQ_ETOOBIG, msg);
   }
   int rc = p->route->fn(s, r, &err);
+  if (rc == HQ_OK && r->deferred) return 0; /* hq_http_finish answers */
   if (rc != HQ_OK) {
     if (!err.code) hq_err_set(&err, rc, NULL);
     return respond_error(s, wsi, p, &err);
   }
   return respond(wsi, p, r->status ? r->status : 200, r->ctype ? r->ctype : "application/json",
                  r->out.data ? r->out.data : "", r->out.len, false);
+}
+
+void hq_http_finish(hq_server *s, hq_req *r, int rc, const hq_err *err) {
+  pss *p = (pss *)(void *)((char *)r - offsetof(pss, req));
+  hq_err e;
+  if (err) e = *err;
+  else hq_err_clear(&e);
+  r->deferred = false;
+  if (rc != HQ_OK && !e.code) hq_err_set(&e, rc, NULL);
+  int n = rc != HQ_OK ? respond_error(s, r->wsi, p, &e)
+                      : respond(r->wsi, p, r->status ? r->status : 200,
+                                r->ctype ? r->ctype : "application/json",
+                                r->out.data ? r->out.data : "", r->out.len, false);
+  if (n < 0) lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC); /* as a -1 would */
 }
 
 /* Headers are in: route, authorise, then run now or after the body. */
@@ -258,6 +281,7 @@ int hq_http_callback(hq_server *s, struct lws *wsi, enum lws_callback_reasons re
     case LWS_CALLBACK_HTTP_WRITEABLE: return p ? writeable(wsi, p) : -1;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
+      if (p && p->req.deferred && p->req.on_drop) p->req.on_drop(s, &p->req);
       if (p) reset(p);
       return 0;
     default: return 0;

@@ -126,6 +126,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return -1; /* no WebSockets */
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
       drain(s); /* woken by the MQTT thread (or the signal handler) */
+      hq_views_http_poll(s); /* or by the views' reader thread */
       return 0;
     default: return lws_callback_http_dummy(wsi, reason, user, in, len);
   }
@@ -198,8 +199,6 @@ int hq_server_create(hq_server **out, const hq_config *cfg, const rt_log *lg, hq
     return rc;
   }
   lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)cfg->tick_ms * LWS_US_PER_MS);
-  if (s->tokens.open)
-    rt_logf(lg, RT_LOG_WARN, "HTTP API open: no api_tokens_file, every caller may do everything", NULL);
   rt_logf(lg, RT_LOG_INFO, "listening", "addr=%s port=%d db=%s mqtt=%s:%lld tokens=%zu",
           cfg->http_addr, s->port, cfg->db_path, cfg->mqtt_host, (long long)cfg->mqtt_port,
           s->tokens.n);
@@ -222,11 +221,11 @@ void hq_server_destroy(hq_server *s) {
   }
   rt_mqtt_close(s->mqtt); /* before the context: its thread wakes the context */
   s->mqtt = NULL;
+  hq_views_http_close(s); /* the same for the views' reader thread; before the core */
   if (s->ctx) {
     lws_sul_cancel(&s->sul_tick);
     lws_context_destroy(s->ctx);
   }
-  hq_views_http_close(s); /* the views' read connection, before the core */
   hq_core_close(s->core);
   prov_server_close(s->prov);
   hq_tokens_free(&s->tokens);

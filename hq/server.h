@@ -17,7 +17,10 @@
  * signature, list them in a const hq_route_table, and add the table to
  * `tables` in http.c.  A route's pattern is literal segments and `{}`, which
  * matches one path segment of 1..63 id characters, captured in r->seg[] in
- * order.  scope: the token scope the route needs (0: none, e.g. /healthz).
+ * order.  scope: the token scopes the route accepts; 0 only for the public
+ * routes (/healthz, the dashboard's static files, and the firmware payload,
+ * whose handler checks a signed URL instead): tests/hq_unit/test_auth.c
+ * fails for any other route without a scope.
  */
 #ifndef HQ_SERVER_H
 #define HQ_SERVER_H
@@ -52,25 +55,39 @@ enum {
 #define HQ_SCOPE(e) (1u << HQ_SCOPE_BIT_##e)
 #define HQ_SCOPE_ALL ((1u << HQ_SCOPE__COUNT) - 1)
 
+#define HQ_TOKEN_NAME_MAX 64
+
 typedef struct hq_token {
   char token[128];
-  char name[64];
+  char name[HQ_TOKEN_NAME_MAX];
   unsigned scopes;
 } hq_token;
 
+/* Loaded from api_tokens_file: at least one token (there is no open mode). */
 typedef struct hq_tokens {
   hq_token *t;
   size_t n;
-  bool open;                       /* no tokens file: every route allowed */
 } hq_tokens;
 
-/* Read `token scope[,scope] [name]` lines; HQ_ECONFIG naming file:line. */
+/* Read `token scope[,scope] [name]` lines; HQ_ECONFIG naming the key
+ * api_tokens_file (unset, unreadable, file:line of a bad line, no tokens),
+ * with t empty. */
 int hq_tokens_load(hq_tokens *t, const char *path, hq_err *err);
 void hq_tokens_free(hq_tokens *t);
 /* HQ_OK if the Authorization header's bearer token has any of the scope bits;
  * HQ_EUNAUTH (none or unknown) / HQ_EFORBIDDEN.  *who: the token's name. */
 int hq_tokens_check(const hq_tokens *t, const char *authorization, unsigned scope,
                     const char **who, hq_err *err);
+/* A fresh line of the tokens file into line: 256 random bits as 64 hex
+ * digits, the scopes (as parsed by the loader, written canonically) and
+ * name, "\n"-terminated.  HQ_EINVAL naming --scopes/--name, HQ_EIO without
+ * randomness; line is "" on failure. */
+int hq_token_make(char *line, size_t cap, const char *scopes, const char *name, hq_err *err);
+/* `hq api-token --scopes S --name N` (main.c's subcommand table): print
+ * hq_token_make's line on stdout; exit status 0, 1 failed, 2 usage. */
+bool hq_tokens_is_command(const char *name);
+int hq_tokens_command(const hq_config *c, int argc, char **argv);
+void hq_tokens_usage(FILE *out);
 
 /* ---- one HTTP request ------------------------------------------------------------ */
 #define HQ_ROUTE_SEGS 2
@@ -85,12 +102,17 @@ typedef struct hq_req {
   const char *body;                /* NUL-terminated; "" when none */
   size_t body_len;
   char idem_key[HQ_IDEM_MAX];      /* Idempotency-Key header, "" if absent */
-  const char *who;                 /* the token's name, "" when open */
+  const char *who;                 /* the token's name, "" on a public route */
   /* the answer */
   unsigned status;
   const char *ctype;               /* NULL: application/json */
   char content_range[96];          /* Content-Range header, "" for none (rollout.c) */
   proto_buf out;
+  /* A handler that sets deferred (and returns HQ_OK) answers later, from
+   * the loop, with hq_http_finish(); if the connection closes first,
+   * on_drop (if set) is called and r is gone after it (views_http.c). */
+  bool deferred;
+  void (*on_drop)(hq_server *s, struct hq_req *r);
 } hq_req;
 
 /* A handler: HQ_OK with r->status (0: 200) and r->out, or an hq code with
@@ -149,11 +171,16 @@ void hq_server_run(hq_server *s, volatile sig_atomic_t *stop);
 void hq_server_destroy(hq_server *s);
 
 /* ---- http.c ----------------------------------------------------------------------------- */
+/* The route tables in match order (tests walk every route). */
+const hq_route_table *const *hq_http_tables(size_t *n);
 /* The protocol callback's HTTP reasons (HTTP, BODY, BODY_COMPLETION,
  * WRITEABLE, DROP_PROTOCOL, CLOSED_HTTP). */
 int hq_http_callback(hq_server *s, struct lws *wsi, enum lws_callback_reasons reason, void *user,
                      void *in, size_t len);
 size_t hq_http_pss_size(void);
+/* Answer a deferred request (r->deferred): HQ_OK sends r->status and r->out
+ * as a handler's return would, another code the error JSON of err. */
+void hq_http_finish(hq_server *s, hq_req *r, int rc, const hq_err *err);
 
 /* ---- prov_run.c (hq/prov.h) ---------------------------------------------------------------- */
 /* Open provisioning if prov_ca_dir is set and write the CRL; HQ_ECONFIG/HQ_EIO. */

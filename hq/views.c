@@ -271,8 +271,8 @@ static int by_sales(const void *a, const void *b) {
   return strcmp(x->store, y->store);
 }
 
-/* One SUMMARY row (store, kind, status, today, shown, open, cancelled,
- * handed, sales, conflicts) added to c. */
+/* One SUMMARY row, an order (store, kind, status, and 0/1 flags today, shown, open, cancelled,
+ * handed, then sales, conflict) added to c. */
 static void add_counts(hq_view_counts *c, sqlite3_stmt *st) {
   int kind = sqlite3_column_int(st, 1), status = sqlite3_column_int(st, 2);
   uint64_t today = hq__v_u64(st, 3);

@@ -303,4 +303,78 @@ int hq_views_json(hq_views *v, const char *name, const char *qs, proto_buf *out,
 int hq_views_run_json(hq_views *v, const char *name, const hq_view_query *q, proto_buf *out,
                       hq_err *err);
 
+/* ---- scale: the answer cache and the reader thread ------------------------------------- */
+/* At chain scale a view costs tens to hundreds of ms (docs/hq-dashboard.md,
+ * "Scale"); hq keeps the answers for views_cache_ms (views_cache.c) and
+ * computes them on a reader thread (views_worker.c), never on its loop. */
+#define HQ_VIEWS_KEY_MAX 256
+#define HQ_VIEWS_CACHE_ENTRIES 64
+#define HQ_VIEWS_CACHE_BYTES (32u << 20)
+
+/* True for a view name hq_views_run_json knows. */
+bool hq_views_exists(const char *name);
+
+typedef struct hq_views_cache hq_views_cache;
+
+typedef struct hq_views_cache_opts {
+  uint64_t ttl_ms;                 /* an answer is reused this long; 0 = off */
+  size_t max_bytes;                /* JSON kept at most; 0 = HQ_VIEWS_CACHE_BYTES */
+  /* Monotonic ms; NULL = CLOCK_MONOTONIC.  Tests inject their own. */
+  uint64_t (*clock_ms)(void *ctx);
+  void *ctx;
+} hq_views_cache_opts;
+
+typedef struct hq_views_cache_stats {
+  uint64_t hits, misses, stores, evictions;
+  size_t entries, bytes;           /* now */
+} hq_views_cache_stats;
+
+/* opts NULL = every default (ttl 0: off).  HQ_ENOMEM. */
+int hq_views_cache_open(hq_views_cache **out, const hq_views_cache_opts *opts, hq_err *err);
+void hq_views_cache_close(hq_views_cache *c);  /* NULL is fine */
+uint64_t hq_views_cache_now(const hq_views_cache *c);
+/* The normalised key of (view, query) into key; -1 if it does not fit. */
+int hq_views_cache_key(const char *name, const hq_view_query *q, char *key, size_t cap);
+/* 1: a fresh answer for key appended to out; 0: none (expired ones are
+ * dropped); -1: out of memory (out as before). */
+int hq_views_cache_get(hq_views_cache *c, const char *key, proto_buf *out);
+/* Keep a copy of json for key, computed from a snapshot taken at or after
+ * at_ms (hq_views_cache_now() when it was asked for).  Silently not kept
+ * when off, too big or out of memory. */
+void hq_views_cache_put(hq_views_cache *c, const char *key, const char *json, size_t len,
+                        uint64_t at_ms);
+void hq_views_cache_stats_get(const hq_views_cache *c, hq_views_cache_stats *out);
+/* hq_views_run_json through the cache (same results and errors). */
+int hq_views_cached_json(hq_views_cache *c, hq_views *v, const char *name, const hq_view_query *q,
+                         proto_buf *out, hq_err *err);
+
+/* The reader thread: one job at a time, each on the worker's own
+ * connection (opened from opts by start). */
+typedef struct hq_views_worker hq_views_worker;
+
+typedef struct hq_views_done {
+  uint64_t tag;                    /* the submitter's */
+  char name[16];
+  hq_view_query q;
+  int rc;                          /* hq_views_run_json's */
+  hq_err err;
+  proto_buf json;                  /* the answer; the taker closes it */
+} hq_views_done;
+
+/* Open the connection and start the thread; wake(ctx) is called from the
+ * thread after each finished job (hq: lws_cancel_service).  On failure
+ * *out is NULL and nothing runs. */
+int hq_views_worker_start(hq_views_worker **out, const hq_views_opts *opts, void (*wake)(void *ctx),
+                          void *ctx, hq_err *err);
+/* Interrupt the running view, join, free unfinished jobs.  After it returns
+ * wake is not called any more.  NULL is fine. */
+void hq_views_worker_stop(hq_views_worker *w);
+/* Queue view name for q (copied); HQ_ENOMEM. */
+int hq_views_worker_submit(hq_views_worker *w, const char *name, const hq_view_query *q, uint64_t tag,
+                           hq_err *err);
+/* A finished job into *out: false when none. */
+bool hq_views_worker_take(hq_views_worker *w, hq_views_done *out);
+/* Jobs waiting for the thread. */
+size_t hq_views_worker_queued(hq_views_worker *w);
+
 #endif

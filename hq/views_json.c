@@ -313,6 +313,12 @@ static const view_route routes[] = {
     {"stock", json_stock},     {"fleet", json_fleet},   {"conflicts", json_conflicts},
 };
 
+bool hq_views_exists(const char *name) {
+  for (size_t i = 0; name && i < sizeof routes / sizeof routes[0]; i++)
+    if (strcmp(routes[i].name, name) == 0) return true;
+  return false;
+}
+
 int hq_views_run_json(hq_views *v, const char *name, const hq_view_query *q, proto_buf *out,
                       hq_err *err) {
   for (size_t i = 0; name && i < sizeof routes / sizeof routes[0]; i++)
