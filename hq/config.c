@@ -41,13 +41,17 @@ static const rt_cfg_key keys[] = {
                    "a store silent this long is marked offline (its last will may be lost)"),
     RT_CFG_ROW_INT(T, tick_ms, 10, 60000, "1000", "how often retransmits and offline checks run (ms)"),
     RT_CFG_ROW_STR(T, api_tokens_file, 0, "",
-                   "bearer tokens of the HTTP API, one `token scope[,scope...] [name]` per line; "
-                   "empty = API open (development only; logged at start)"),
+                   "bearer tokens of the HTTP API, one `token scope[,scope...] name` per line "
+                   "(`hq api-token` makes one); required: hq does not start without a file "
+                   "holding at least one token"),
     RT_CFG_ROW_INT(T, http_body_max, 1024, 16777216, "65536",
                    "largest HTTP request body (bytes); bigger ones get 413"),
     RT_CFG_ROW_INT(T, pickup_code_digits, 4, 6, "4", "digits of the pickup code"),
     RT_CFG_ROW_INT(T, tz_offset_min, -840, 840, "480",
                    "stores' local time = UTC + this (minutes): opening hours, order ids"),
+    RT_CFG_ROW_INT(T, views_cache_ms, 0, 60000, "1000",
+                   "reuse a dashboard view's answer this long (ms): N dashboards polling cost one "
+                   "computation per period; 0 = compute every request"),
     RT_CFG_ROW_BOOL(T, route_online_only, "true",
                     "route orders only to stores that are online (a store without WAN cannot "
                     "receive them)"),
@@ -82,6 +86,9 @@ static const rt_cfg_key keys[] = {
                    "http://host[:port] the boxes reach hq's HTTP API at, for the payload URL "
                    "of firmware offers; empty = http://http_addr:http_port (set it when "
                    "http_addr is 0.0.0.0)"),
+    RT_CFG_ROW_INT(T, fw_url_ttl_s, 600, 31536000, "604800",
+                   "a firmware offer's signed payload URL is good for this long (s); offers not "
+                   "taken yet are published again with a fresh URL after half of it"),
 };
 #undef T
 

@@ -41,6 +41,7 @@ typedef struct hq_config {
   int64_t http_body_max;
   int64_t pickup_code_digits;
   int64_t tz_offset_min;
+  int64_t views_cache_ms;           /* dashboard view answers reused this long; 0 = off */
   bool route_online_only;
   int64_t idempotency_keep_s;
   rt_log_level log_level;
@@ -58,6 +59,7 @@ typedef struct hq_config {
   char broker_restart_cmd[HQ_CONFIG_PATH_MAX];
   char fw_pubkey[HQ_CONFIG_PATH_MAX]; /* firmware signing public key (PEM); "" = no firmware */
   char fw_base_url[256];           /* offers' payload URL base; "" = http://http_addr:port */
+  int64_t fw_url_ttl_s;            /* signed payload URLs expire after this (s) */
 } hq_config;
 
 void hq_config_defaults(hq_config *c);

@@ -103,4 +103,10 @@ int hq_core_stats_get(hq_core *c, hq_core_stats *out, hq_err *err);
 /* HQ's HLC now (for /healthz and tests). */
 uint64_t hq_core_hlc(const hq_core *c);
 
+/* The core's SQLite connection, for the program's own tables (the firmware
+ * registry and rollouts, hq/rollout_db.c).  Write only between
+ * hq_core_begin() and hq_core_commit() (or inside the open ingest
+ * transaction), and finalise every statement before returning to the loop. */
+struct sqlite3 *hq_core_sqlite(hq_core *c);
+
 #endif

@@ -1,10 +1,12 @@
 /* rollout.c - the firmware registry (hq/rollout.h): bundles HQ verified,
- * and their payloads served with Range.
+ * and their payloads served with Range to a signed URL or a token
+ * (rollout_url.c).
  *
  * Invariant: an entry exists only for a bundle whose signature verified
  * with fw_pubkey and whose payload.tar matched the manifest's size and
- * SHA-256 at registration; the payload is served only while its size is
- * still the registered one (the box checks the hash again anyway).
+ * SHA-256 at registration (it is in fw_bundles, committed, before the API
+ * answers); the payload is served only while its size is still the
+ * registered one (the box checks the hash again anyway).
  */
 #include "rollout_int.h"
 
@@ -21,12 +23,35 @@
 
 #define DIR_MAX HQ_FW_DIR_MAX
 #define PEM_MAX (64 * 1024)
+#define LOAD_RETRY_MS 5000u
 
 typedef hq_fw_entry fw_entry;
 
-hq_fw *hq__fw(hq_server *s) {
-  if (!s->fw) s->fw = calloc(1, sizeof *s->fw);
-  return s->fw;
+hq_fw *hq__fw(hq_server *s, hq_err *err) {
+  hq_err mine;
+  uint64_t now = proto_wall_ms();
+  if (!s->fw && !(s->fw = calloc(1, sizeof *s->fw))) {
+    if (err) hq_err_set(err, HQ_ENOMEM, NULL);
+    return NULL;
+  }
+  if (s->fw->loaded) return s->fw;
+  hq_err_clear(&mine);
+  if (s->fw->load_tried_ms && now - s->fw->load_tried_ms < LOAD_RETRY_MS) {
+    hq_err_set(&mine, HQ_EDB, "the firmware tables could not be read (retried every %u ms; see the log)",
+               LOAD_RETRY_MS);
+  } else {
+    s->fw->load_tried_ms = now;
+    if (hq__fwdb_load(s, s->fw, &mine) == HQ_OK) {
+      s->fw->loaded = true;
+      rt_logf(s->log, RT_LOG_INFO, "firmware state loaded", "bundles=%zu rollouts=%zu reports=%zu", s->fw->n,
+              s->fw->n_ro, s->fw->n_rep);
+      return s->fw;
+    }
+    rt_logf(s->log, RT_LOG_ERROR, "firmware state not loaded", "code=%s err=\"%s\"", hq_err_wire(mine.code),
+            mine.msg);
+  }
+  if (err) *err = mine;
+  return NULL;
 }
 
 void hq_fw_free(hq_fw *fw) {
@@ -34,6 +59,7 @@ void hq_fw_free(hq_fw *fw) {
   hq__fw_rollouts_free(fw);
   free(fw->rep);
   free(fw->e);
+  memset(fw->key, 0, sizeof fw->key); /* no secret left in freed memory */
   free(fw);
 }
 
@@ -103,7 +129,7 @@ static int fw_register(hq_server *s, hq_req *r, hq_err *err) {
   int rc = hq_json_firmware(r->body, r->body_len, dir, sizeof dir, err);
   if (rc == HQ_OK) rc = verify(s, dir, &e, err);
   if (rc != HQ_OK) return rc;
-  if (!(fw = hq__fw(s))) return hq_err_set(err, HQ_ENOMEM, NULL);
+  if (!(fw = hq__fw(s, err))) return err->code;
   old = hq__fw_find(fw, e.version);
   if (old && (old->size != e.size || memcmp(old->sha256, e.sha256, 32) != 0))
     return hq_err_field(err, HQ_EILLEGAL, "path", "version %s is registered with another payload",
@@ -111,6 +137,7 @@ static int fw_register(hq_server *s, hq_req *r, hq_err *err) {
   if (!old) {
     if (!(n = realloc(fw->e, (fw->n + 1) * sizeof *n))) return hq_err_set(err, HQ_ENOMEM, NULL);
     fw->e = n;
+    if ((rc = hq__fwdb_bundle_put(s, &e, err)) != HQ_OK) return rc;
     fw->e[fw->n++] = e;
     rt_logf(s->log, RT_LOG_INFO, "firmware registered", "version=%s size=%" PRIu64 " by=%s",
             e.version, e.size, r->who[0] ? r->who : "-");
@@ -122,11 +149,13 @@ static int fw_register(hq_server *s, hq_req *r, hq_err *err) {
 }
 
 static int fw_list(hq_server *s, hq_req *r, hq_err *err) {
+  hq_fw *fw = hq__fw(s, err);
   jw w;
+  if (!fw) return err->code;
   jw_init(&w, &r->out);
   jw_obj(&w, NULL);
   jw_arr(&w, "firmware");
-  for (size_t i = 0; s->fw && i < s->fw->n; i++) entry_json(&w, NULL, &s->fw->e[i]);
+  for (size_t i = 0; i < fw->n; i++) entry_json(&w, NULL, &fw->e[i]);
   jw_end_arr(&w);
   jw_end(&w);
   return jw_done(&w) == PROTO_OK ? HQ_OK : hq_err_set(err, HQ_ENOMEM, NULL);
@@ -161,14 +190,18 @@ static int read_slice(FILE *f, uint64_t a, uint64_t b, proto_buf *out, hq_err *e
   return HQ_OK;
 }
 
-/* GET /api/v1/firmware/{version}/payload: 200 whole, 206 a range, 416. */
+/* GET /api/v1/firmware/{version}/payload: 200 whole, 206 a range, 416;
+ * 401/403 without a valid signed URL or token (rollout_url.c). */
 static int fw_payload(hq_server *s, hq_req *r, hq_err *err) {
   char path[DIR_MAX + 32], range[96] = "";
-  const fw_entry *e = hq__fw_find(s->fw, r->seg[0]);
+  hq_fw *fw = hq__fw(s, err);
+  const fw_entry *e;
   uint64_t a = 0, b;
   FILE *f = NULL;
-  int rc = HQ_OK;
-  if (!e) return hq_err_field(err, HQ_ENOTFOUND, "version", "no firmware %s registered", r->seg[0]);
+  int rc = fw ? hq__fw_authorize(s, fw, r, r->seg[0], err) : err->code;
+  if (rc != HQ_OK) return rc;
+  if (!(e = hq__fw_find(fw, r->seg[0])))
+    return hq_err_field(err, HQ_ENOTFOUND, "version", "no firmware %s registered", r->seg[0]);
   b = e->size ? e->size - 1 : 0;
   r->ctype = "application/x-tar";
   if (r->wsi && lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_RANGE) > 0 &&
@@ -198,8 +231,8 @@ done:
 #define ADMIN HQ_SCOPE(ADMIN)
 #define READ HQ_SCOPE(READ)
 
-/* The payload is public within the fleet's network: the box fetches it
- * without an API token and trusts only the signature and the hash. */
+/* The payload's route has no scope: its handler takes a box's signed URL
+ * (the box has no API token) or a read/admin token itself. */
 static const hq_route routes[] = {
     {LWSHUMETH_POST, "/api/v1/firmware", fw_register, ADMIN},
     {LWSHUMETH_GET, "/api/v1/firmware", fw_list, ADMIN | READ},

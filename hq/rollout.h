@@ -5,15 +5,16 @@
  *        manifest (fw_bundle_verify), then remember version, sha256, size
  *   GET  /api/v1/firmware                    the registered bundles
  *   GET  /api/v1/firmware/{version}/payload  payload.tar, with Range
- *        (206 + Content-Range) so an interrupted download resumes
+ *        (206 + Content-Range) so an interrupted download resumes; to the
+ *        signed URL of a box's offer or a read/admin token (rollout_url.c)
  *
  *   POST /api/v1/rollouts {version, stores, percent_steps|percent, max_failures}
  *   GET  /api/v1/rollouts, GET /api/v1/rollouts/{id}, POST .../{id}/halt
  *
- * Registry and rollouts live in hq's memory (hq_server.fw): after a
- * restart the operator registers the bundles again; the boxes' states come
- * back by themselves (their reports are retained).  docs/firmware.md, "HQ
- * rollout", tells the flow.
+ * Registry, rollouts and the boxes' last reports are held in hq's memory
+ * (hq_server.fw) and written through to hq.db (rollout_db.c, tables fw_*),
+ * read back on first use after a start: a rollout resumes where it was.
+ * docs/firmware.md, "HQ rollout", tells the flow.
  */
 #ifndef HQ_ROLLOUT_H
 #define HQ_ROLLOUT_H

@@ -52,6 +52,22 @@
  *       receiving store's transfer_in delta with ref = id marks receipt.
  *   VIEW conflicts      orders cancelled AND handed off, not yet resolved.
  *
+ *   Firmware (v2; written by the hq program, hq/rollout_db.c, never derived
+ *   from the log):
+ *   fw_bundles(version, dir, sha256, size, registered_ms)   bundles verified
+ *       at registration (POST /api/v1/firmware)
+ *   fw_rollouts(seq, id, version, steps, stage, max_failures, created_ms,
+ *          stopped, finished, halted, reason, active, committed, failed)
+ *       one row per rollout, oldest first by seq; steps = "25,50,100";
+ *       stage indexes it; halted/reason/counts = the last decision
+ *   fw_rollout_boxes(rollout, pos, store, offered, offered_ms)  the boxes of
+ *       a rollout in request order; offered=1 is committed BEFORE the offer
+ *       is published (a restart publishes it again: same offer_id)
+ *   fw_reports(store, offer_id, state, installed, json, received_ms)  each
+ *       box's newest up/update report (json = the report as received)
+ *   fw_secret(id=1, key, created_ms)   the 32-byte HMAC key of the signed
+ *       payload URLs; created once, never served nor logged
+ *
  * Views for the dashboard read these tables (new handlers, no new writers).
  */
 #include "db.h"
@@ -116,6 +132,31 @@ static const char *const migrations[] = {
     "  WITHOUT ROWID;"
     "CREATE VIEW conflicts AS SELECT store, order_id, kind, status, total, dispatched_ms,"
     "  cancelled_ms, handoff_ms FROM orders WHERE conflict=1 AND resolved=0;",
+    /* v2: the firmware registry, rollouts and the boxes' update reports */
+    "CREATE TABLE fw_bundles(version TEXT PRIMARY KEY, dir TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    "  size INTEGER NOT NULL, registered_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE fw_rollouts(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    "  version TEXT NOT NULL, steps TEXT NOT NULL, stage INTEGER NOT NULL,"
+    "  max_failures INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    "  stopped INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0,"
+    "  halted INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',"
+    "  active INTEGER NOT NULL DEFAULT 0, committed INTEGER NOT NULL DEFAULT 0,"
+    "  failed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE fw_rollout_boxes(rollout TEXT NOT NULL REFERENCES fw_rollouts(id),"
+    "  pos INTEGER NOT NULL, store TEXT NOT NULL, offered INTEGER NOT NULL DEFAULT 0,"
+    "  offered_ms INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT '',"
+    "  error TEXT NOT NULL DEFAULT '', PRIMARY KEY(rollout, pos)) WITHOUT ROWID;"
+    "CREATE TABLE fw_reports(store TEXT PRIMARY KEY, offer_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL, installed TEXT NOT NULL, json TEXT NOT NULL,"
+    "  received_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE fw_secret(id INTEGER PRIMARY KEY CHECK(id = 1), key BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL);",
+    /* v3: the dashboard's views read recent orders from this index alone
+     * (hq/views_int.h); it leads with dispatched_ms, so it replaces
+     * orders_dispatched */
+    "CREATE INDEX orders_day ON orders(dispatched_ms, kind, status, open, cancelled_ms,"
+    "  handoff_ms, total, conflict, resolved, accepted_ms, ready_ms, rider_arrived_ms);"
+    "DROP INDEX orders_dispatched;",
 };
 
 static const char *const sql_text[HQ_Q__COUNT] = {

@@ -11,6 +11,8 @@
  * against the signed manifest's SHA-256 and size, and never more than the
  * signed size is accepted, so plain HTTP on the store's WAN is enough (a
  * TLS variant would wrap the same read/write in mbedtls_ssl_*).
+ * The URL's query string (HQ's signed payload URLs: ?store=&exp=&sig=)
+ * travels in the request line as it is, with or without Range.
  * Not supported, on purpose: redirects, chunked bodies (refused: HQ serves
  * files with a Content-Length), keep-alive (Connection: close).
  */
@@ -38,9 +40,9 @@ static int parse_url(const char *s, url *u, fw_err *err) {
   size_t hn;
   if (strncmp(s, "http://", 7) != 0) return fw_err_set(err, FW_EINVAL, "url %s: only http:// is supported", s);
   h = s + 7;
-  slash = strchr(h, '/');
+  slash = strpbrk(h, "/?"); /* "http://host?q" has the path "/?q" */
   hn = slash ? (size_t)(slash - h) : strlen(h);
-  snprintf(u->path, sizeof u->path, "%s", slash ? slash : "/");
+  snprintf(u->path, sizeof u->path, "%s%s", slash && *slash == '?' ? "/" : "", slash ? slash : "/");
   snprintf(u->port, sizeof u->port, "80");
   if (*h == '[') { /* [v6]:port */
     const char *rb = memchr(h, ']', hn);

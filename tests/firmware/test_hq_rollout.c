@@ -4,11 +4,14 @@
  * the fake storenode.  hq decides (fw_rollout_next on its tick), publishes
  * the offers and serves the payload (with Range); the boxes download from
  * hq, install, health-check, commit or roll back, and report.
- *   - the API: a bundle signed with another key is refused, Range on the
- *     payload answers 206 with Content-Range and the right bytes, a rollout
- *     of an unregistered version is refused;
+ *   - the API (an admin bearer token on every call: hq requires tokens): a
+ *     bundle signed with another key is refused, Range on the payload
+ *     answers 206 with Content-Range and the right bytes, the payload
+ *     without any credential is 401, a rollout of an unregistered version
+ *     is refused;
  *   - a good bundle rolls out in stages (25, 50, 100 %), never beyond the
- *     stage's share, and every box commits;
+ *     stage's share, and every box commits (each agent downloads with the
+ *     signed URL of its own offer);
  *   - a bad one (its storenode crashes) fails on the first box, which rolls
  *     back by itself, and hq halts: the other boxes are never offered it.
  * Every wait polls for the event with a deadline.  Skipped (77) without
@@ -35,6 +38,7 @@
 
 #define BOXES 4
 #define WAIT_MS 120000
+#define ADMIN_TOKEN "fwtest-admin-0123456789abcdef"
 
 typedef struct fix {
   char dir[FWT_PATH];
@@ -53,14 +57,15 @@ typedef struct resp {
   size_t body_len;
 } resp;
 
-/* One HTTP/1.1 request to hq with Connection: close; fails the test if hq
- * cannot be reached (or, with may_fail, returns status 0). */
-static resp http(fix *f, const char *method, const char *path, const char *extra, const char *body,
-                 bool may_fail) {
+/* One HTTP/1.1 request to hq with Connection: close, with the bearer token
+ * (NULL: none); fails the test if hq cannot be reached (or, with may_fail,
+ * returns status 0). */
+static resp http_as(fix *f, const char *token, const char *method, const char *path, const char *extra,
+                    const char *body, bool may_fail) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->hq_port)};
   struct timeval tv = {30, 0};
   resp r = {0, NULL, NULL, 0};
-  char req[4096];
+  char req[4096], auth[160] = "";
   size_t len = 0, cap = 65536;
   ssize_t n;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -72,10 +77,11 @@ static resp http(fix *f, const char *method, const char *path, const char *extra
     if (may_fail) return r;
     fail_msg("hq not reachable on port %d", f->hq_port);
   }
+  if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
   snprintf(req, sizeof req,
-           "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%sContent-Type: application/json\r\n"
+           "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%sContent-Type: application/json\r\n"
            "Content-Length: %zu\r\n\r\n%s",
-           method, path, extra ? extra : "", body ? strlen(body) : 0, body ? body : "");
+           method, path, auth, extra ? extra : "", body ? strlen(body) : 0, body ? body : "");
   assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
   r.head = malloc(cap + 1);
   while ((n = read(fd, r.head + len, cap - len)) > 0)
@@ -88,6 +94,12 @@ static resp http(fix *f, const char *method, const char *path, const char *extra
   r.body = sep + 4;
   r.body_len = len - (size_t)(r.body - r.head);
   return r;
+}
+
+/* The same as the operator: with the admin token. */
+static resp http(fix *f, const char *method, const char *path, const char *extra, const char *body,
+                 bool may_fail) {
+  return http_as(f, ADMIN_TOKEN, method, path, extra, body, may_fail);
 }
 
 static size_t count(const char *hay, const char *needle) {
@@ -115,14 +127,16 @@ static void pause_poll(void) {
 }
 
 static void start_hq(fix *f) {
-  char conf[FWT_PATH + 16], text[4 * FWT_PATH];
+  char conf[FWT_PATH + 16], tokens[FWT_PATH + 16], text[4 * FWT_PATH];
   long long deadline;
   f->hq_port = free_port();
   snprintf(conf, sizeof conf, "%s/hq.conf", f->dir);
+  snprintf(tokens, sizeof tokens, "%s/tokens", f->dir);
+  fwt_write(tokens, ADMIN_TOKEN " admin ops\n", 0600);
   snprintf(text, sizeof text,
            "http_port = %d\ndb_path = %s/hq.db\nmqtt_port = %d\ntick_ms = 20\nfw_pubkey = %s/fw.pub\n"
-           "log_level = warn\n",
-           f->hq_port, f->dir, f->broker.port, f->dir);
+           "api_tokens_file = %s\nlog_level = warn\n",
+           f->hq_port, f->dir, f->broker.port, f->dir, tokens);
   fwt_write(conf, text, 0644);
   const char *argv[] = {f->hq_bin, "--config", conf, NULL};
   f->hq_pid = fwt_spawn(argv, NULL);
@@ -297,6 +311,10 @@ static void test_api_refuses_and_serves_ranges(void **state) {
   free(r.head);
   r = http(f, "GET", "/api/v1/firmware/9.9.9/payload", NULL, NULL, false);
   assert_int_equal(r.status, 404);
+  free(r.head);
+  r = http_as(f, NULL, "GET", "/api/v1/firmware/1.1.0/payload", NULL, NULL, false); /* no credential */
+  assert_int_equal(r.status, 401);
+  assert_non_null(strstr(r.body, "signed URL"));
   free(r.head);
   r = http(f, "POST", "/api/v1/rollouts", NULL, "{\"version\":\"9.9.9\",\"stores\":[\"x\"],\"percent\":10}", false);
   assert_int_equal(r.status, 422);
