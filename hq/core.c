@@ -46,6 +46,8 @@ uint64_t hq__now(const hq_core *c) { return c->o.clock_ms ? c->o.clock_ms(c->o.c
 
 uint64_t hq_core_hlc(const hq_core *c) { return c->hlc.last; }
 
+struct sqlite3 *hq_core_sqlite(hq_core *c) { return c->db.h; }
+
 int hq__err_proto(int prc, const proto_err *perr, hq_err *err) {
   int code = prc == PROTO_EILLEGAL      ? HQ_EILLEGAL
              : prc == PROTO_ECLOCK_SKEW ? HQ_ECLOCK
@@ -312,6 +314,7 @@ static void restore(hq_core *c, const hq__mark *m) {
 static void txn_lost(hq_core *c) {
   if (c->db.h && !sqlite3_get_autocommit(c->db.h)) sqlite3_exec(c->db.h, "ROLLBACK", NULL, NULL, NULL);
   c->hlc.last = c->txn_mark.hlc;
+  hq__wb_drop(c);
   for (size_t i = 0; i < c->n_touched; i++) {
     c->touched[i]->loaded = false;
     c->touched[i]->touched = false;
@@ -438,6 +441,18 @@ static int startup(hq_core *c, hq_err *err) {
   return rc == HQ_OK ? registry_load(c, err) : rc;
 }
 
+/* HQ is a server, not the box (docs/performance.md, bench_repl_ingest):
+ * a 64 MiB page cache keeps big ingest transactions from spilling mid-way;
+ * checkpointing every ~40 MiB of WAL instead of every commit took 7% + 7%
+ * of ingest time; and each message's SAVEPOINT journal (the pages it
+ * changes, bounded by one batch) stays in memory instead of spilling to a
+ * temp file past 64 KiB: half of ingest's write() calls went there. */
+static const char *const server_pragmas[] = {
+    "PRAGMA cache_size=-65536",
+    "PRAGMA wal_autocheckpoint=10000",
+    "PRAGMA temp_store=MEMORY",
+};
+
 static void defaults(hq_core_opts *o) {
   if (!o->max_skew_ms) o->max_skew_ms = DEFAULT_SKEW_MS;
   if (o->busy_timeout_ms <= 0) o->busy_timeout_ms = DEFAULT_BUSY_MS;
@@ -461,13 +476,9 @@ int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err) {
   int src = rt_db_open(&c->db, hq__schema(), c->o.db_path, c->o.busy_timeout_ms, msg, sizeof msg);
   int rc = src == SQLITE_OK ? HQ_OK : hq__db_err(NULL, src, "open", err);
   if (rc != HQ_OK) hq_err_set(err, rc, "%s", msg);
-  /* HQ is a server, not the box: a 64 MiB page cache keeps big ingest
-   * transactions from spilling mid-way, and checkpointing every ~40 MiB of
-   * WAL instead of every commit took 7% + 7% of ingest time
-   * (docs/performance.md, replication). */
-  if (rc == HQ_OK && (rt_db_exec(&c->db, "PRAGMA cache_size=-65536") != SQLITE_OK ||
-                      rt_db_exec(&c->db, "PRAGMA wal_autocheckpoint=10000") != SQLITE_OK))
-    rc = hq_err_set(err, HQ_EDB, "open: cannot set the cache and checkpoint pragmas");
+  for (size_t i = 0; rc == HQ_OK && i < sizeof server_pragmas / sizeof server_pragmas[0]; i++)
+    if (rt_db_exec(&c->db, server_pragmas[i]) != SQLITE_OK)
+      rc = hq_err_set(err, HQ_EDB, "open: %s refused: %s", server_pragmas[i], sqlite3_errmsg(c->db.h));
   if (rc == HQ_OK) rc = startup(c, err);
   if (rc != HQ_OK) {
     hq_core_close(c);
@@ -490,6 +501,8 @@ void hq_core_close(hq_core *c) {
   free(c->stores);
   free(c->applied);
   free(c->touched);
+  free(c->wb.orders);
+  free(c->wb.stock);
   proto_buf_close(&c->json);
   proto_buf_close(&c->pack);
   proto_buf_close(&c->out);

@@ -40,6 +40,29 @@ typedef struct hq__applied {
   uint64_t seq;
 } hq__applied;
 
+/* Rows held back by the write-back of apply.c (diagram there). */
+typedef struct hq__order_slot {
+  proto_order o;
+  uint64_t hlc;                    /* the last event merged: updated_ms */
+  bool lines;                      /* order_items must be rewritten too */
+} hq__order_slot;
+
+typedef struct hq__stock_slot {
+  char store[PROTO_ID_MAX], sku[PROTO_ID_MAX]; /* the row's key */
+  proto_stock s;
+} hq__stock_slot;
+
+/* Slots per kind; all are written when one kind is full, so any batch fits
+ * (~10 KB an order, ~1.4 KB a SKU; allocated on first use). */
+#define HQ_WB_SLOTS 64
+
+typedef struct hq__wb {
+  bool on;                         /* hq_ingest's message, hq__rebuild */
+  hq__order_slot *orders;          /* HQ_WB_SLOTS, or NULL */
+  hq__stock_slot *stock;
+  size_t n_orders, n_stock;        /* slots in use, each maybe unwritten */
+} hq__wb;
+
 /* Values restored when a savepoint is rolled back. */
 typedef struct hq__mark {
   size_t n_applied;
@@ -60,6 +83,7 @@ struct hq_core {
   hq__store **touched;             /* stores the transaction wrote for */
   size_t n_touched, cap_touched;
   proto_buf json, pack, out;       /* scratch: event JSON, state BLOB, messages */
+  hq__wb wb;                       /* apply.c: rows held back in a message */
   uint64_t last_prune_ms;
   bool mqtt_down;                  /* hq_core_disconnected: no offline marking */
   uint64_t connected_ms;           /* when the MQTT session last came up */
@@ -107,6 +131,12 @@ int hq__order_load(hq_core *c, const char *store, const char *order_id, proto_or
                    bool *found, hq_err *err);
 int hq__settings_load(hq_core *c, const char *store, proto_settings *s, bool *found,
                       hq_err *err);
+/* Write every row the write-back holds (inside the open transaction) and
+ * free its slots; on failure the slots are freed too and the caller rolls
+ * back what they belonged to. */
+int hq__wb_flush(hq_core *c, hq_err *err);
+/* Forget the write-back's slots (their message was rolled back). */
+void hq__wb_drop(hq_core *c);
 
 /* ---- outbox.c ---------------------------------------------------------------- */
 /* Publish s's committed HQ events the store lacks, within the window; skip

@@ -80,15 +80,16 @@ static int on_event(void *ctx, const proto_event *ev) {
   hq_core *c = b->m->c;
   proto_err perr = {0};
   bool dup = false;
-  char where[32];
   const char *field = strcmp(ev->store, b->m->topic_store) != 0    ? "store"
                       : strcmp(ev->origin, b->m->topic_store) != 0 ? "origin"
                                                                     : NULL;
-  snprintf(where, sizeof where, "events[%zu].%s", b->i++, field ? field : "");
   if (field) {
+    char where[32];
+    snprintf(where, sizeof where, "events[%zu].%s", b->i, field);
     wrong_store(b->err, where, field[0] == 's' ? ev->store : ev->origin, b->m->topic_store);
     return STOP_REFUSE;
   }
+  b->i++;
   if (!b->s && !(b->s = hq__store_get(c, ev->store, true, b->err))) return STOP_REFUSE;
   if (proto_hlc_recv(&c->hlc, hq__now(c), ev->hlc, &perr) != PROTO_OK) {
     c->stats.events_skewed++;
@@ -234,7 +235,17 @@ int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq
   if (rc == HQ_OK) {
     c->stats.msgs[kind]++;
     if (!payload) m.data = "";
+    c->wb.on = true;
     rc = kinds[kind].fn(&m, err);
+    c->wb.on = false;
+    /* The rows held back are written before RELEASE (same transaction as
+     * the events); a refused message forgets them. */
+    int frc = rc == HQ_OK || m.keep ? hq__wb_flush(c, err) : HQ_OK;
+    if (frc != HQ_OK) {
+      rc = frc;
+      m.keep = false;
+    }
+    hq__wb_drop(c);
     int end = hq__sp_end(c, &mark, m.keep ? HQ_OK : rc, err);
     if (end != HQ_OK) rc = end;
   }

@@ -8,10 +8,13 @@
  *       K connections), wait until HQ's down/ack covers every store's last
  *       seq: {"mode":"pub","events","messages","secs","events_per_s",...}
  *   repl_load raw    --dir D --txn-events T (--stores N --batches B --events E | --db F --store S)
+ *                    [--settings hq|defaults]
  *       the baseline: the same event rows, in the same order, into a fresh
  *       SQLite file in D laid out as hq's log (events table, UNIQUE(origin,
  *       seq), INSERT OR IGNORE, WAL, synchronous=FULL), COMMIT every T
- *       events: {"mode":"raw","events","secs","events_per_s","commits"}
+ *       events; with hq's connection settings (hq/core.c server_pragmas:
+ *       page cache, checkpoint interval; the default) or SQLite's defaults:
+ *       {"mode":"raw","events","secs","events_per_s","commits","settings"}
  *   repl_load steady --port P --stores N [--rate R] --secs S [--conns K]
  *       N stores each sending one event per 1/R s; latency to HQ's ack:
  *       {"mode":"steady","sent","acked","p50_ms","p99_ms",...}
@@ -235,6 +238,9 @@ static const char *const raw_schema =
     "  hlc INTEGER NOT NULL, store TEXT NOT NULL, type TEXT NOT NULL, target INTEGER NOT NULL,"
     "  key TEXT NOT NULL, json TEXT NOT NULL, received_ms INTEGER NOT NULL,"
     "  UNIQUE(origin, seq));";
+/* hq's own connection settings (hq/core.c, server_pragmas; temp_store
+ * there is for its savepoints, which the baseline has none of). */
+static const char *const raw_hq_settings = "PRAGMA cache_size=-65536;PRAGMA wal_autocheckpoint=10000;";
 static const char *const raw_insert =
     "INSERT OR IGNORE INTO events(origin,seq,hlc,store,type,target,key,json,received_ms) "
     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
@@ -281,7 +287,7 @@ static int raw_insert_all(sqlite3 *h, const rl_corpus *c, size_t txn, double *se
   return src;
 }
 
-static int run_raw(const rl_corpus *c, const char *dir, size_t txn) {
+static int run_raw(const rl_corpus *c, const char *dir, size_t txn, bool hq_settings) {
   char path[512];
   sqlite3 *h = NULL;
   double secs = 0;
@@ -293,20 +299,22 @@ static int run_raw(const rl_corpus *c, const char *dir, size_t txn) {
     remove(p);
   }
   int src = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (src == SQLITE_OK && hq_settings) src = sqlite3_exec(h, raw_hq_settings, NULL, NULL, NULL);
   if (src == SQLITE_OK) src = sqlite3_exec(h, raw_schema, NULL, NULL, NULL);
   if (src == SQLITE_OK) src = raw_insert_all(h, c, txn, &secs, &commits);
   if (src != SQLITE_OK) fprintf(stderr, "repl_load raw: %s: %s\n", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(src));
   sqlite3_close(h);
   if (src != SQLITE_OK) return 1;
-  printf("{\"mode\":\"raw\",\"events\":%zu,\"secs\":%.6f,\"events_per_s\":%.0f,\"commits\":%zu,\"txn_events\":%zu}\n",
-         c->n_rows, secs, (double)c->n_rows / secs, commits, txn);
+  printf("{\"mode\":\"raw\",\"events\":%zu,\"secs\":%.6f,\"events_per_s\":%.0f,\"commits\":%zu,\"txn_events\":%zu,"
+         "\"settings\":\"%s\"}\n",
+         c->n_rows, secs, (double)c->n_rows / secs, commits, txn, hq_settings ? "hq" : "defaults");
   return 0;
 }
 
 /* ---- command line ---------------------------------------------------------------------- */
 
 typedef struct options {
-  const char *mode, *dir, *db, *store, *prefix;
+  const char *mode, *dir, *db, *store, *prefix, *settings;
   long port, stores, batches, events, conns, txn_events;
   double timeout_s, rate, secs;
 } options;
@@ -315,11 +323,13 @@ static const char usage[] =
     "usage: repl_load pub --port P (--stores N --batches B --events E | --db F --store S [--events E])\n"
     "                     [--conns K] [--timeout-s T] [--prefix X]\n"
     "       repl_load raw --dir D --txn-events T (--stores N --batches B --events E | --db F --store S)\n"
+    "                     [--settings hq|defaults]\n"
     "       repl_load steady --port P --stores N --secs S [--rate R] [--conns K] [--prefix X]\n";
 
 static int parse(options *o, int argc, char **argv) {
   memset(o, 0, sizeof *o);
   o->prefix = "bench";
+  o->settings = "hq";
   o->conns = 4;
   o->events = 256;
   o->timeout_s = 300;
@@ -335,7 +345,8 @@ static int parse(options *o, int argc, char **argv) {
     double *dbl = strcmp(k, "--timeout-s") == 0 ? &o->timeout_s : strcmp(k, "--rate") == 0 ? &o->rate
                 : strcmp(k, "--secs") == 0 ? &o->secs : NULL;
     const char **str = strcmp(k, "--dir") == 0 ? &o->dir : strcmp(k, "--db") == 0 ? &o->db
-                     : strcmp(k, "--store") == 0 ? &o->store : strcmp(k, "--prefix") == 0 ? &o->prefix : NULL;
+                     : strcmp(k, "--store") == 0 ? &o->store : strcmp(k, "--prefix") == 0 ? &o->prefix
+                     : strcmp(k, "--settings") == 0 ? &o->settings : NULL;
     char *end = NULL;
     if (num) *num = strtol(v, &end, 10);
     else if (dbl) *dbl = strtod(v, &end);
@@ -413,13 +424,14 @@ int main(int argc, char **argv) {
     fputs(usage, stderr);
     return 2;
   }
-  if ((strcmp(o.mode, "raw") == 0 && (!o.dir || o.txn_events <= 0)) ||
+  bool hq_settings = strcmp(o.settings, "hq") == 0;
+  if ((strcmp(o.mode, "raw") == 0 && (!o.dir || o.txn_events <= 0 || (!hq_settings && strcmp(o.settings, "defaults") != 0))) ||
       (strcmp(o.mode, "pub") == 0 && o.port <= 0)) {
     fputs(usage, stderr);
     return 2;
   }
   if (load_corpus(&o, &c) != 0) return 1;
-  rc = strcmp(o.mode, "raw") == 0 ? run_raw(&c, o.dir, (size_t)o.txn_events) : run_pub(&o, &c);
+  rc = strcmp(o.mode, "raw") == 0 ? run_raw(&c, o.dir, (size_t)o.txn_events, hq_settings) : run_pub(&o, &c);
   rl_corpus_free(&c);
   return rc;
 }

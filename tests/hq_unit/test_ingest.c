@@ -1,7 +1,9 @@
 /* test_ingest.c - the replication protocol at HQ: batches applied once and
  * acked after the commit, refusals (wrong store/origin, malformed,
  * oversized, skewed clocks), hello/ack/retransmit of HQ's own events, fleet
- * messages, and the state HQ builds being the boxes' merge. */
+ * messages, the state HQ builds being the boxes' merge, and the order
+ * write-back (apply.c) writing exactly the rows the write-through did. */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +405,193 @@ static void test_stocktake_recount(void **state) {
   proto_buf_close(&b);
 }
 
+/* ---- the write-back of order and stock rows (apply.c) ----------------------------- */
+
+#define WB_ORDERS 70 /* more than HQ_WB_SLOTS: a batch flushes mid-way */
+#define WB_DISPATCHED 8
+
+static int no_publish(void *ctx, const char *topic, const void *payload, size_t len) {
+  (void)ctx, (void)topic, (void)payload, (void)len;
+  return 0;
+}
+
+/* FNV-1a over every value of every row of sql in the file at path. */
+static uint64_t rows_hash(const char *path, const char *sql, int64_t *rows) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  uint64_t h = UINT64_C(0xcbf29ce484222325);
+  *rows = 0;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    (*rows)++;
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+      const unsigned char *v = sqlite3_column_blob(st, i);
+      int n = sqlite3_column_bytes(st, i);
+      for (int k = 0; k < n; k++) h = (h ^ v[k]) * UINT64_C(0x100000001b3);
+      h = (h ^ (uint64_t)sqlite3_column_type(st, i)) * UINT64_C(0x100000001b3);
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return h;
+}
+
+static void stock_event(tctx *t, proto_event *ev, int sku, int64_t qty, bool count) {
+  t_box_event(t, ev, S, count ? PROTO_EV_STOCK_STOCKTAKE : PROTO_EV_STOCK_DELTA);
+  if (count) {
+    snprintf(ev->body.stocktake.sku, PROTO_ID_MAX, "sku-%d", sku);
+    ev->body.stocktake.counted = qty;
+  } else {
+    snprintf(ev->body.delta.sku, PROTO_ID_MAX, "sku-%d", sku);
+    ev->body.delta.delta = qty;
+    ev->body.delta.reason = PROTO_STOCK_SALE;
+  }
+}
+
+static void order_step(tctx *t, proto_event *ev, proto_event_type type, const char *id) {
+  t_box_event(t, ev, S, type);
+  if (type == PROTO_EV_ORDER_ITEM_UNAVAILABLE) {
+    snprintf(ev->body.item.order_id, PROTO_ID_MAX, "%s", id);
+    snprintf(ev->body.item.sku, PROTO_ID_MAX, "latte");
+  } else {
+    snprintf(ev->body.step.order_id, PROTO_ID_MAX, "%s", id);
+  }
+}
+
+/* WB_DISPATCHED orders through intake (they have lines), the rest known
+ * only from the box's steps; then two or three steps of each order in a row
+ * (held in one slot: item_unavailable rewrites the lines, preparing after
+ * it does not; the slots fill and are flushed mid-way), and one more step
+ * of every other order (reloaded from the rows flushed before).  Around
+ * them, sales of 10 SKUs, two each, then a stocktake (a recount over the
+ * delta rows) and a sale of one after the flush. */
+static size_t wb_events(tctx *t, proto_event *ev, char (*ids)[PROTO_ID_MAX]) {
+  size_t n = 0;
+  hq_events(t);
+  for (int i = 0; i < 20; i++) stock_event(t, &ev[n++], i % 10, -1 - i, false);
+  for (int i = 0; i < WB_ORDERS; i++) {
+    if (i < WB_DISPATCHED) {
+      hq_order_req r;
+      unsigned status = 0;
+      char key[16];
+      snprintf(key, sizeof key, "k%d", i);
+      t_order_req(&r, key, PROTO_KIND_PICKUP, "latte", 1 + i);
+      snprintf(r.store_id, sizeof r.store_id, "%s", S);
+      T_OK(t, hq_order_create(t->c, &r, &status, &t->body, &t->err));
+      const char *p = strstr(t->body.data, "\"order_id\":\"") + 12;
+      snprintf(ids[i], PROTO_ID_MAX, "%.*s", (int)strcspn(p, "\""), p);
+    } else {
+      snprintf(ids[i], PROTO_ID_MAX, "box-order-%d", i);
+    }
+  }
+  for (int i = 0; i < WB_ORDERS; i++, t->now += 1000) {
+    if (i < WB_DISPATCHED) order_step(t, &ev[n++], PROTO_EV_ORDER_ACCEPTED, ids[i]);
+    order_step(t, &ev[n++], i < WB_DISPATCHED ? PROTO_EV_ORDER_ITEM_UNAVAILABLE : PROTO_EV_ORDER_ACCEPTED,
+               ids[i]);
+    t->now += 1000;
+    order_step(t, &ev[n++], PROTO_EV_ORDER_PREPARING, ids[i]);
+  }
+  for (int i = 0; i < WB_ORDERS; i += 2, t->now += 1000)
+    order_step(t, &ev[n++], PROTO_EV_ORDER_COMPLETED, ids[i]);
+  stock_event(t, &ev[n++], 1, 5, true);
+  stock_event(t, &ev[n++], 1, -2, false);
+  stock_event(t, &ev[n++], 2, -3, false);
+  assert_true(n <= 3 * WB_ORDERS && n <= PROTO_BATCH_MAX_EVENTS);
+  return n;
+}
+
+/* One batch (write-back, flushed mid-way) and one event per batch (each
+ * step written at once, as before the write-back) give the same rows. */
+static void test_write_back_equals_write_through(void **state) {
+  tctx *t = *state;
+  proto_event *ev = calloc(3 * WB_ORDERS, sizeof *ev); /* wb_events makes 206 */
+  char(*ids)[PROTO_ID_MAX] = calloc(WB_ORDERS, PROTO_ID_MAX);
+  char copy[160], cmd[400];
+  hq_core *c2 = NULL;
+  proto_buf b;
+  proto_buf_init(&b);
+  assert_non_null(ev);
+  assert_non_null(ids);
+  size_t n = wb_events(t, ev, ids);
+  t_close(t); /* checkpointed: the file alone is the database */
+  snprintf(copy, sizeof copy, "%s/copy.db", t->dir);
+  snprintf(cmd, sizeof cmd, "cp %s %s", t->path, copy);
+  assert_int_equal(system(cmd), 0);
+  t_open(t);
+  hq_core_opts o = t->o;
+  o.db_path = copy;
+  o.publish = no_publish;
+  T_OK(t, hq_core_open(&c2, &o, &t->err));
+  t_batch(S, ev, n, &b);
+  T_OK(t, t_ingest(t, S, "events", b.data, b.len));
+  hq_core *one = t->c;
+  t->c = c2;
+  for (size_t i = 0; i < n; i++) {
+    t_batch(S, &ev[i], 1, &b);
+    T_OK(t, t_ingest(t, S, "events", b.data, b.len));
+  }
+  t->c = one;
+  hq_core_close(c2);
+  static const char *const dumps[] = {
+      "SELECT * FROM orders ORDER BY store, order_id",
+      "SELECT * FROM order_items ORDER BY store, order_id, line",
+      "SELECT * FROM stock ORDER BY store, sku",
+      "SELECT * FROM deltas ORDER BY store, sku, origin, seq",
+  };
+  t_close(t); /* everything on the file for the readers */
+  for (size_t i = 0; i < sizeof dumps / sizeof dumps[0]; i++) {
+    int64_t rows_a = 0, rows_b = 0;
+    uint64_t a = rows_hash(t->path, dumps[i], &rows_a), h2 = rows_hash(copy, dumps[i], &rows_b);
+    assert_int_equal(rows_a, rows_b);
+    assert_true(rows_a > 0);
+    if (a != h2) fail_msg("%s differs between the write-back and the write-through", dumps[i]);
+  }
+  t_open(t);
+  snprintf(cmd, sizeof cmd, "SELECT COUNT(*) FROM orders WHERE status=%d", (int)PROTO_MS_COMPLETED);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM orders"), WB_ORDERS);
+  assert_int_equal(t_sql_i64(t, cmd), WB_ORDERS / 2);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM order_items WHERE unavailable=1"), WB_DISPATCHED);
+  assert_int_equal(t_sql_i64(t, "SELECT on_hand FROM stock WHERE sku='sku-3'"), -4 - 14);
+  /* Counted 5 having seen none of the sales before it: they count again. */
+  assert_int_equal(t_sql_i64(t, "SELECT on_hand FROM stock WHERE sku='sku-1'"), 5 - 2 - 12 - 2);
+  free(ev);
+  free(ids);
+  proto_buf_close(&b);
+}
+
+/* A refused batch takes the orders it held back with it; a clock refusal
+ * keeps (and writes) the steps before the skewed event. */
+static void test_write_back_rollback_and_keep(void **state) {
+  tctx *t = *state;
+  proto_event ev[3];
+  proto_buf b;
+  proto_buf_init(&b);
+  t->o.max_skew_ms = 60000;
+  t_reopen(t);
+  order_step(t, &ev[0], PROTO_EV_ORDER_ACCEPTED, "o-1");
+  order_step(t, &ev[1], PROTO_EV_ORDER_READY, "o-1");
+  order_step(t, &ev[2], PROTO_EV_ORDER_COMPLETED, "o-1");
+  snprintf(ev[2].origin, PROTO_ID_MAX, "s-2");
+  t_batch(S, ev, 3, &b);
+  T_RC(t, HQ_EWRONGSTORE, t_ingest(t, S, "events", b.data, b.len));
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM orders"), 0);
+  /* The next message starts clean: only its own step reaches the row. */
+  t_batch(S, ev, 1, &b);
+  T_OK(t, t_ingest(t, S, "events", b.data, b.len));
+  assert_int_equal(t_sql_i64(t, "SELECT status FROM orders WHERE order_id='o-1'"), PROTO_MS_ACCEPTED);
+  /* ready, then completed ten minutes ahead: ready is kept and written. */
+  snprintf(ev[2].origin, PROTO_ID_MAX, "%s", S);
+  ev[2].hlc = PROTO_HLC_MAKE(t->now + 10 * 60000, 0);
+  t_batch(S, &ev[1], 2, &b);
+  T_RC(t, HQ_ECLOCK, t_ingest(t, S, "events", b.data, b.len));
+  assert_int_equal(t_sql_i64(t, "SELECT status FROM orders WHERE order_id='o-1'"), PROTO_MS_READY);
+  assert_int_equal(t_sql_i64(t, "SELECT updated_ms FROM orders WHERE order_id='o-1'"),
+                   (int64_t)PROTO_HLC_MS(ev[1].hlc));
+  proto_buf_close(&b);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, t_setup, t_teardown)
   const struct CMUnitTest tests[] = {
@@ -417,6 +606,8 @@ int main(void) {
       T(test_fleet_messages),
       T(test_state_follows_the_store_and_rebuilds),
       T(test_stocktake_recount),
+      T(test_write_back_equals_write_through),
+      T(test_write_back_rollback_and_keep),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
