@@ -1,15 +1,18 @@
-// api.js - talking to hq: the six views, the resolve command, the token,
-// and the live loop.
+// api.js - talking to hq: the six views, the firmware registry and
+// rollouts, the resolve and halt commands, the token, and the live loop.
 //
 // Live updates are plain polling: every INTERVAL ms all six views are
-// fetched in parallel (one consistent snapshot each, see hq/views.h) and
-// handed to the page together.  Polling survives proxies, restarts of hq
+// fetched in parallel (one consistent snapshot each, see hq/views.h),
+// together with the firmware registry and the newest rollouts (each with
+// its boxes), and handed to the page together.  The firmware part fails on
+// its own: the rollout panel says so and the other panels stay live.  Polling survives proxies, restarts of hq
 // and sleeping laptops with no reconnect logic; the views are small.  A
 // failed round backs off (2, 4, 8, 10 s) and says so on the page; a hidden
 // tab polls every HIDDEN_INTERVAL ms.  Rounds never overlap.
 
 export const VIEWS = ['summary', 'hourly', 'sla', 'stock', 'fleet', 'conflicts'];
 export const INTERVAL = 2000;
+export const ROLLOUTS_SHOWN = 5;    // the newest rollouts fetched with their boxes
 const HIDDEN_INTERVAL = 15000;
 const BACKOFF_MAX = 10000;
 const TIMEOUT = 8000;
@@ -66,11 +69,30 @@ export function viewPath(name, store) {
   return `/api/v1/views/${name}${store ? `?store=${encodeURIComponent(store)}` : ''}`;
 }
 
-// All six views for the store filter ('' = chain): {summary, hourly, ...}.
+// The registered bundles and the newest rollouts with their boxes (docs/hq.md,
+// "Firmware and rollouts"): {bundles, rollouts (newest first), total}.  The
+// list is oldest first; every rollout still moving is fetched even when it
+// is older than the newest ROLLOUTS_SHOWN.  A rollout gone between the two
+// requests is left out.
+export async function fetchFirmware() {
+  const [fw, ro] = await Promise.all([call('GET', '/api/v1/firmware'), call('GET', '/api/v1/rollouts')]);
+  const list = (ro && ro.rollouts) || [];
+  const newest = new Set(list.slice(-ROLLOUTS_SHOWN).map((r) => r.id));
+  const wanted = list.filter((r) => newest.has(r.id) || r.status === 'running' || r.status === 'halting');
+  const details = await Promise.all(wanted.map((r) => call('GET', `/api/v1/rollouts/${encodeURIComponent(r.id)}`)
+    .catch((err) => { if (err.status === 404) return null; throw err; })));
+  const rollouts = details.filter(Boolean).sort((a, b) => (b.created_ms || 0) - (a.created_ms || 0));
+  return { bundles: (fw && fw.firmware) || [], rollouts, total: list.length };
+}
+
+// All six views for the store filter ('' = chain): {summary, hourly, ...},
+// plus firmware: fetchFirmware()'s answer or {error} when that part failed.
 export async function fetchViews(store) {
-  const all = await Promise.all(VIEWS.map((v) => call('GET', viewPath(v, store))));
+  const fwPart = fetchFirmware().catch((err) => ({ error: err.message || String(err), auth: err instanceof AuthError }));
+  const [all, firmware] = await Promise.all([Promise.all(VIEWS.map((v) => call('GET', viewPath(v, store)))), fwPart]);
   const out = {};
   VIEWS.forEach((v, i) => { out[v] = all[i]; });
+  out.firmware = firmware;
   return out;
 }
 
@@ -78,6 +100,11 @@ export function resolveOrder(orderId, resolution, note) {
   const body = { resolution };
   if (note) body.note = note;
   return call('POST', `/api/v1/orders/${encodeURIComponent(orderId)}/resolve`, body);
+}
+
+// Stop offering a rollout to more boxes (admin scope).
+export function haltRollout(id) {
+  return call('POST', `/api/v1/rollouts/${encodeURIComponent(id)}/halt`);
 }
 
 // The live loop.  onData(views) after each good round, onError(err, retryMs)

@@ -1,18 +1,19 @@
 // app.js - the HQ dashboard: state, the live loop, rendering and the few
-// actions (store filter, SLA metric, language, resolving a conflict, API
-// token).
+// actions (store filter, SLA metric, language, resolving a conflict,
+// halting a firmware rollout, API token).
 //
-//   startPolling ──(every 2 s: six views)──▶ state.views ──▶ render()
-//        ▲                                                     │
-//        └── now() after a filter change or a resolve ◀────────┘
+//   startPolling ──(every 2 s: six views + firmware)──▶ state.views ──▶ render()
+//        ▲                                                                │
+//        └── now() after a filter change, a resolve or a halt ◀───────────┘
 //
 // window.__hq exposes the state to the browser test (polls, the last
 // views, missing i18n keys); nothing else reads it.
 
 import { LANGS, getLang, missing, setLang, t } from './i18n.js';
-import { AuthError, getToken, resolveOrder, setToken, startPolling } from './api.js';
+import { AuthError, getToken, haltRollout, resolveOrder, setToken, startPolling } from './api.js';
 import { ago, money, tzLabel } from './format.js';
 import * as P from './panels.js';
+import { bundleList, rolloutList } from './rollout.js';
 import { COLORS, hourlyChart, lagChart, slaChart } from './charts.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -28,6 +29,7 @@ const state = {
   retryAt: 0,
   names: new Map(),                 // every store id seen -> name
   authAsked: false,
+  rollout: undefined,               // the rollout whose boxes are open ('' none, undefined the newest)
 };
 
 let poll = null;
@@ -120,6 +122,8 @@ function render() {
   setHtml('#b-fleet', P.fleetTable(v));
   setHtml('#b-stock', P.stockTable(v, state.names));
   setHtml('#b-conflicts', P.conflictList(v));
+  setHtml('#b-rollouts', rolloutList(v, { open: state.rollout, store: state.store }));
+  setHtml('#b-bundles', bundleList(v));
   renderCharts(v);
   document.body.dataset.ready = '1';
 }
@@ -187,6 +191,35 @@ function askResolve(orderId) {
     poll.now();
     return true;
   });
+}
+
+function rolloutOf(id) {
+  const fw = state.views && state.views.firmware;
+  return fw && fw.rollouts ? fw.rollouts.find((r) => r.id === id) : null;
+}
+
+// The same flow as resolving: a confirmation, then the command; a token
+// without the admin scope (403) shows the error and asks for another.
+function askHalt(id) {
+  const ro = rolloutOf(id);
+  if (!ro) return;
+  const form = dialog(`<h3>${P.esc(t('halt.title', { version: ro.version }))}</h3>
+    <p>${P.esc(t('halt.explain'))}</p>
+    <div class="actions"><button type="button" class="btn ghost" data-action="close">${P.esc(t('halt.cancel'))}</button>
+    <button type="submit" class="btn danger" data-action="confirm-halt">${P.esc(t('halt.ok'))}</button></div>`,
+  async () => {
+    try {
+      await haltRollout(id);
+    } catch (err) {
+      toast(t('halt.failed', { msg: err.message }), 'error');
+      if (err instanceof AuthError) askToken(true);
+      return false;
+    }
+    toast(t('halt.done', { version: ro.version }), 'ok');
+    poll.now();
+    return true;
+  });
+  form.dataset.dialog = 'halt';
 }
 
 function askToken(wrong = false) {
@@ -257,6 +290,15 @@ function bind() {
   $('#b-conflicts').addEventListener('click', (e) => {
     const btn = e.target.closest('[data-action="resolve"]');
     if (btn) askResolve(btn.dataset.order);
+  });
+  $('#b-rollouts').addEventListener('click', (e) => {
+    const btn = e.target.closest('[data-action]');
+    if (!btn) return;
+    if (btn.dataset.action === 'halt') askHalt(btn.dataset.rollout);
+    if (btn.dataset.action === 'boxes') {
+      state.rollout = btn.getAttribute('aria-expanded') === 'true' ? '' : btn.dataset.rollout;
+      render();
+    }
   });
 }
 

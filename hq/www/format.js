@@ -79,3 +79,12 @@ export function tzLabel(offsetMin) {
 export function storeName(id, name) {
   return name ? name : id;
 }
+
+// A size in bytes: 512 -> "512 B", 1734656 -> "1.7 MB" (1 KB = 1024 B).
+export function bytes(n) {
+  if (n < 1024) return t('unit.b', { n: int(n) });
+  const kb = n / 1024;
+  if (kb < 1024) return t('unit.kb', { n: kb < 10 ? kb.toFixed(1) : int(Math.round(kb)) });
+  const mb = kb / 1024;
+  return t('unit.mb', { n: mb < 10 ? mb.toFixed(1) : int(Math.round(mb)) });
+}

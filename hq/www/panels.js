@@ -25,12 +25,12 @@ export function label(id, name) {
   return name || id;
 }
 
-function storeCell(id, name, extra = '') {
+export function storeCell(id, name, extra = '') {
   const main = label(id, name);
   return `<span class="store-name">${extra}${esc(main)}</span>${name ? `<span class="store-id">${esc(id)}</span>` : ''}`;
 }
 
-function none() {
+export function none() {
   return `<span class="none">${esc(t('common.none'))}</span>`;
 }
 
