@@ -4,6 +4,7 @@
 #
 # Usage: firmware/make-bundle.sh --key PRIVATE.pem --out DIR [options]
 #   --build DIR        the host build with fw-bundle (default: build)
+#   --fw-bundle FILE   the fw-bundle tool (default: DIR/firmware/fw-bundle)
 #   --bin DIR          where storenode, storenode-provision, storenode-update
 #                      are (default: found in --build; for the box:
 #                      build-arm64/stripped)
@@ -12,6 +13,8 @@
 #   --min-version V    the floor this bundle sets (default 0.0.0: no floor)
 #
 # The tree (the slot):
+#   VERSION              the bundle's version, one line: storenode's /healthz
+#                        reports it (its `version`; `build` is the compiled one)
 #   bin/storenode bin/storenode-provision bin/storenode-update
 #   www/                 the tablet web app (node/www)
 #   etc/                 storenode.base.conf, update.conf (defaults)
@@ -21,10 +24,11 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-build="$root/build" bin="" key="" out="" version="" min="0.0.0"
+build="$root/build" bin="" key="" out="" version="" min="0.0.0" tool=""
 while (($#)); do
   case "$1" in
     --build) build="$2"; shift 2 ;;
+    --fw-bundle) tool="$2"; shift 2 ;;
     --bin) bin="$2"; shift 2 ;;
     --key) key="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
@@ -35,11 +39,19 @@ while (($#)); do
   esac
 done
 [[ -n "$key" && -n "$out" ]] || { echo "make-bundle: --key and --out are required" >&2; exit 2; }
+tool="${tool:-$build/firmware/fw-bundle}"
+[[ -x "$tool" ]] || { echo "make-bundle: no fw-bundle at $tool (--build or --fw-bundle)" >&2; exit 1; }
 
 find_bin() { # name -> path
   if [[ -n "$bin" ]]; then echo "$bin/$1"; return; fi
   find "$build" -type f -name "$1" -perm -u+x -not -path '*/CMakeFiles/*' | head -n 1
 }
+
+if [[ -z "$version" ]]; then
+  # `storenode X (libwebsockets Y)`; an arm64 binary cannot run here: use the host build's
+  version="$("$(find "$build" -type f -name storenode -perm -u+x -not -path '*/CMakeFiles/*' | head -n 1)" --version | awk '{print $2}')"
+fi
+[[ "$version" =~ ^[0-9A-Za-z.+-]+$ ]] || { echo "make-bundle: '$version' is not a version" >&2; exit 2; }
 
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
@@ -52,10 +64,7 @@ done
 cp -r "$root/node/www" "$stage/www"
 install -m 0644 "$here/etc/storenode.base.conf" "$here/etc/update.conf" "$stage/etc/"
 install -m 0644 "$here"/systemd/*.service "$here"/systemd/*.timer "$here"/systemd/*.path "$here/systemd/storenode.sysusers" "$stage/systemd/"
+printf '%s\n' "$version" >"$stage/VERSION" && chmod 0644 "$stage/VERSION"
 find "$stage" -type d -exec chmod 0755 {} + && find "$stage/www" -type f -exec chmod 0644 {} +
 
-if [[ -z "$version" ]]; then
-  # `storenode X (libwebsockets Y)`; an arm64 binary cannot run here: use the host build's
-  version="$("$(find "$build" -type f -name storenode -perm -u+x -not -path '*/CMakeFiles/*' | head -n 1)" --version | awk '{print $2}')"
-fi
-"$build/firmware/fw-bundle" create --src "$stage" --out "$out" --version "$version" --min-version "$min" --key "$key"
+"$tool" create --src "$stage" --out "$out" --version "$version" --min-version "$min" --key "$key"

@@ -73,6 +73,10 @@ static const rt_cfg_key keys[] = {
     STR(mqtt_cafile, 0, "", "CA certificate (PEM) of the broker; set = TLS, empty = plain TCP"),
     STR(mqtt_certfile, 0, "", "this box's certificate (PEM) for TLS client authentication"),
     STR(mqtt_keyfile, 0, "", "this box's private key (PEM)"),
+    /* the update agent's spool, relayed on this session (node/update_relay.c) */
+    STR(update_spool_dir, 0, "",
+        "relay the update agent's offers (down/update -> offer.json) and reports (report.json -> "
+        "up/update) through this directory, the agent's spool_dir; needs mqtt_host; empty = off"),
 };
 
 static const rt_cfg_table table = {keys, sizeof keys / sizeof keys[0]};

@@ -58,6 +58,7 @@ typedef struct node_config {
   char mqtt_cafile[NODE_CONFIG_PATH_MAX];
   char mqtt_certfile[NODE_CONFIG_PATH_MAX];
   char mqtt_keyfile[NODE_CONFIG_PATH_MAX];
+  char update_spool_dir[NODE_CONFIG_PATH_MAX]; /* node/update_relay.h; "" = off */
 } node_config;
 
 /* Every key at its default. */

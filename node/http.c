@@ -1,7 +1,10 @@
 /* http.c - the dynamic HTTP routes (everything else is the file mount).
  *
  *   GET  /metrics          Prometheus text (metrics.c)
- *   GET  /healthz          {"ok":true,"store":..,"feed":N}
+ *   GET  /healthz          {"ok":true,"store":..,"feed":N,"version":V,"build":B}
+ *                          V: the firmware slot's VERSION file when there is
+ *                          one (the update agent's health check wants the
+ *                          version it installed), else B = compiled version
  *   POST /api/dev/events   dev_inject only, from loopback only: event
  *                          envelope(s) -> node_engine_ingest -> commit ->
  *                          200 {"ok":true,"feed":N,"events":n}
@@ -13,6 +16,7 @@
  * Every answer is prepared whole in pss->resp; its headers are written at
  * once and its body in the next HTTP_WRITEABLE (one lws_write each).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +67,7 @@ static int metrics(node_server *s, struct lws *wsi, node_pss *pss) {
   s->counters.tablets_authenticated = 0;
   for (node_wsconn *c = s->conns; c; c = c->next) s->counters.tablets_authenticated += c->authed;
   proto_buf_init(&b);
-  if (node_metrics_render(&b, s->eng, &s->counters, s->repl, STORENODE_VERSION, s->cfg->store_id) !=
+  if (node_metrics_render(&b, s->eng, &s->counters, s->repl, s->version, s->cfg->store_id) !=
       NODE_OK) {
     proto_buf_close(&b);
     return respond_json_error(wsi, pss, 500, NODE_ENOMEM, NULL);
@@ -73,12 +77,14 @@ static int metrics(node_server *s, struct lws *wsi, node_pss *pss) {
   return rc;
 }
 
+/* version: the firmware's (s->version, the slot's VERSION); build: this binary's. */
 static int healthz(node_server *s, struct lws *wsi, node_pss *pss) {
   proto_buf b;
   int rc;
   proto_buf_init(&b);
-  if (proto_buf_printf(&b, "{\"ok\":true,\"store\":\"%s\",\"feed\":%llu,\"version\":\"%s\"}",
-                       s->cfg->store_id, (unsigned long long)node_engine_feed(s->eng),
+  if (proto_buf_printf(&b,
+                       "{\"ok\":true,\"store\":\"%s\",\"feed\":%llu,\"version\":\"%s\",\"build\":\"%s\"}",
+                       s->cfg->store_id, (unsigned long long)node_engine_feed(s->eng), s->version,
                        STORENODE_VERSION) != PROTO_OK) {
     proto_buf_close(&b);
     return -1;

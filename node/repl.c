@@ -11,10 +11,12 @@
  *                   "hq:<ours>", else dropped + logged;
  *                   node_engine_ingest each, one commit, then up/ack
  *     down/ack      our contiguous seq in it leaves the outbox; pump more
+ *     down/update   the update agent's offer: to its spool (update_relay.c)
  *     DISCONNECTED  forget what is in flight (it is resent after the hello)
  *   on_change(local) ─▶ sul_kick (zero delay) ─▶ pump
  *   sul_tick (1 s)   heartbeat every heartbeat_s; retransmit from the acked
- *                    point when nothing was acked for retransmit_s
+ *                    point when nothing was acked for retransmit_s; the update
+ *                    agent's new report to up/update (also on every connect)
  *
  * Outbox window (seqs of our origin, gap-free):
  *
@@ -48,6 +50,7 @@
 #include "proto/order.h"
 #include "proto/repl.h"
 #include "rt/mqtt.h"
+#include "update_relay.h"
 
 #define DEF_PORT 1883
 #define DEF_HEARTBEAT_S 15
@@ -61,6 +64,7 @@ struct node_repl {
   char up[PROTO_REPL__COUNT][PROTO_TOPIC_MAX]; /* our up/<kind> topics */
   char sub[PROTO_TOPIC_MAX];                   /* .../down/# */
   rt_mqtt *mq;
+  node_update_relay *relay;                    /* NULL: update_spool_dir "" */
   bool connected, hq_ready;
   uint64_t acked, sent_upto;
   uint64_t flight[MAX_WINDOW];
@@ -336,6 +340,7 @@ static void on_message(node_repl *r, const char *topic, const void *payload, siz
   proto_dir dir;
   proto_repl_kind kind;
   proto_err perr = {0};
+  if (node_update_relay_offer(r->relay, topic, payload, len)) return;
   if (proto_topic_parse(topic, store, &dir, &kind, &perr) != PROTO_OK || dir != PROTO_DIR_DOWN ||
       strcmp(store, r->o.store_id) != 0) {
     node_logf(r->o.log, NODE_LOG_WARN, "mqtt message ignored", "topic_bytes=%zu err=\"%s\"",
@@ -353,6 +358,7 @@ static void on_connected(node_repl *r) {
   node_logf(r->o.log, NODE_LOG_INFO, "mqtt connected", "host=%s port=%d", r->o.host, r->o.port);
   publish(r, PROTO_REPL_STATUS, PROTO_STATUS_ONLINE, sizeof PROTO_STATUS_ONLINE - 1, true);
   send_hello(r);
+  node_update_relay_publish(r->relay, r->mq, true);
   r->next_hb_ms = mono_ms(); /* first heartbeat at the next tick */
 }
 
@@ -427,6 +433,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul) {
     rewind_flight(r);
     pump(r);
   }
+  node_update_relay_publish(r->relay, r->connected ? r->mq : NULL, false);
   lws_sul_schedule(r->o.lws, 0, &r->sul_tick, tick_cb, TICK_US);
 }
 
@@ -522,6 +529,8 @@ int node_repl_create(node_repl **out, const node_repl_opts *o, node_err *err) {
   r->start_ms = r->progress_ms = mono_ms();
   r->acked = r->sent_upto = engine_acked(r);
   int rc = make_topics(r, err);
+  if (rc == NODE_OK)
+    rc = node_update_relay_create(&r->relay, r->o.update_spool_dir, r->o.store_id, r->o.log, err);
   if (rc == NODE_OK) rc = open_mqtt(r, err);
   if (rc != NODE_OK) {
     node_repl_destroy(r);
@@ -541,6 +550,7 @@ void node_repl_destroy(node_repl *r) {
     lws_sul_cancel(&r->sul_kick);
   }
   rt_mqtt_close(r->mq); /* the will ("offline") is published by the broker */
+  node_update_relay_destroy(r->relay);
   proto_buf_close(&r->batch);
   proto_buf_close(&r->msg);
   free(r);

@@ -37,6 +37,7 @@ typedef struct node_repl_opts {
   unsigned reconnect_min_s, reconnect_max_s; /* 0: 1 and 30 */
   const char *cafile, *certfile, *keyfile;   /* TLS when cafile is set */
   const char *version;           /* storenode version for the heartbeat (an id) */
+  const char *update_spool_dir;  /* relay the update agent's spool (update_relay.h); NULL/"": off */
   node_engine *eng;
   struct lws_context *lws;       /* timers, and the MQTT thread wakes it */
   const node_log *log;

@@ -28,6 +28,7 @@
 
 #include "rt/sdnotify.h"
 #include "server_int.h"
+#include "update_relay.h"
 
 #define PROTOCOL_NAME "storenode"
 #ifndef STORENODE_VERSION
@@ -226,7 +227,8 @@ static int start_repl(node_server *s, node_err *err) {
   o.cafile = c->mqtt_cafile;
   o.certfile = c->mqtt_certfile;
   o.keyfile = c->mqtt_keyfile;
-  o.version = STORENODE_VERSION;
+  o.version = s->version;
+  o.update_spool_dir = c->update_spool_dir;
   o.eng = s->eng;
   o.lws = s->ctx;
   o.log = s->log;
@@ -337,6 +339,8 @@ int node_server_create(node_server **out, const node_config *cfg, const node_log
   if (!s) return node_err_set(err, NODE_ENOMEM, "out of memory");
   s->cfg = cfg;
   s->log = lg;
+  if (!node_update_fw_version(NULL, s->version, sizeof s->version))
+    snprintf(s->version, sizeof s->version, "%s", STORENODE_VERSION);
   rc = open_engine(s, err);
   if (rc == NODE_OK) rc = node_push_init(&s->push, s->eng, err);
   if (rc == NODE_OK) rc = start_lws(s, err);

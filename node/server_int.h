@@ -125,6 +125,8 @@ struct node_server {
   char replay[NODE_RESULT_MAX];    /* scratch for a stored command result */
   node_server_counters counters;
   node_repl *repl;                 /* NULL: replication off (mqtt_host "") */
+  char version[64];                /* the firmware's: the slot's VERSION, else the build's
+                                      (read once: a running slot is never rewritten) */
   struct lws_protocols protocols[2];
   struct lws_http_mount mounts[NODE_MOUNTS];
   struct lws_protocol_vhost_options mime[6];

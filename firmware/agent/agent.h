@@ -63,8 +63,10 @@ typedef struct fwa_cfg {
 
 const rt_cfg_table *fwa_cfg_table(void);
 /* Take store_id and the mqtt_* keys from storenode's config file (the box
- * has one identity, written there by provisioning); other keys of that file
- * are skipped.  A missing file is fine.  -1 with msg on a bad value. */
+ * has one identity, written there by provisioning), and its
+ * update_spool_dir as spool_dir: then storenode relays and mqtt_host is
+ * cleared (one MQTT session per box); other keys of that file are skipped.
+ * A missing file is fine.  -1 with msg on a bad value. */
 int fwa_cfg_import_node(fwa_cfg *c, const char *path, char *msg, size_t cap);
 
 /* ---- persisted state (state.c) ---- */

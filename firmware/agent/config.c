@@ -39,7 +39,9 @@ static const rt_cfg_key keys[] = {
     STR(mqtt_certfile, 0, "", "this box's certificate (PEM)"),
     STR(mqtt_keyfile, 0, "", "this box's private key (PEM)"),
     STR(node_config, 0, "/etc/storenode/storenode.conf",
-        "storenode's config: store_id and mqtt_* are read from it first (this file overrides); empty = no"),
+        "storenode's config: store_id and mqtt_* are read from it first (this file overrides); "
+        "its update_spool_dir, when set, becomes spool_dir and no MQTT session of our own is opened "
+        "(storenode relays); empty = no"),
     STR(spool_dir, 0, "",
         "`run` also takes offers from <spool_dir>/offer.json and writes each report to report.json "
         "(for a storenode that relays them on its own MQTT session); empty = off"),
@@ -71,9 +73,15 @@ static char *split(char *line, char **value) {
   return k;
 }
 
+/* storenode's key -> ours.  update_spool_dir: storenode relays offers and
+ * reports on its own session (node/update_relay.c); the broker gives the
+ * box's certificate one client id, so a second session would cut its. */
+static const char *const wanted[][2] = {
+    {"store_id", "store_id"},       {"mqtt_host", "mqtt_host"},         {"mqtt_port", "mqtt_port"},
+    {"mqtt_cafile", "mqtt_cafile"}, {"mqtt_certfile", "mqtt_certfile"}, {"mqtt_keyfile", "mqtt_keyfile"},
+    {"update_spool_dir", "spool_dir"}};
+
 int fwa_cfg_import_node(fwa_cfg *c, const char *path, char *msg, size_t cap) {
-  static const char *const wanted[] = {"store_id", "mqtt_host", "mqtt_port", "mqtt_cafile", "mqtt_certfile",
-                                       "mqtt_keyfile"};
   proto_buf b;
   char *line, *nl;
   int rc = 0;
@@ -88,12 +96,13 @@ int fwa_cfg_import_node(fwa_cfg *c, const char *path, char *msg, size_t cap) {
     if ((nl = strchr(line, '\n'))) *nl = '\0';
     if (!(k = split(line, &v))) continue;
     for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++)
-      if (strcmp(k, wanted[i]) == 0 && rt_cfg_set(&table, c, k, v, msg, cap) != 0) {
+      if (strcmp(k, wanted[i][0]) == 0 && rt_cfg_set(&table, c, wanted[i][1], v, msg, cap) != 0) {
         size_t n = strlen(msg);
         snprintf(msg + n, cap - n, " (in %s)", path);
         rc = -1;
       }
   }
   proto_buf_close(&b);
+  if (rc == 0 && c->spool_dir[0]) c->mqtt_host[0] = '\0'; /* relayed: one session per box */
   return rc;
 }
