@@ -25,23 +25,16 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from '../integration/node_modules/playwright-core/index.mjs';
+import { ARTIFACTS, chromiumMissing, openPage as openBrowserPage } from './lib/browser.mjs';
 import { Broker, HqProcess, hqSkipReason, mqttPub, waitUntil } from '../integration/lib/hq.mjs';
 import { startNode, STAFF } from '../integration/lib/storenode.mjs';
 import { TABLE, LANGS } from '../../hq/www/i18n.js';
 import * as F from '../../hq/www/format.js';
 import { ReplayStore, dayOfOrders, stockDay } from './hq_history.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
-const ARTIFACTS = process.env.ARTIFACTS_DIR || path.join(REPO, 'build', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SEED = Number(process.env.HQ_TEST_SEED || 20261121);
 const WAIT = 20000;
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const TOKENS = [
   { token: 'tok-ops-7f3a-5d21c8e0', scopes: 'orders,rider,admin,read', name: 'ops' },
@@ -69,8 +62,7 @@ const REPLAYED = [
 const skip = (() => {
   const why = hqSkipReason();
   if (why) return why;
-  if (!fs.existsSync(CHROMIUM)) return `chromium not found at ${CHROMIUM}`;
-  return false;
+  return chromiumMissing();
 })();
 
 // It is 20:xx in HQ's zone now (whole hours, -12..+11).
@@ -239,18 +231,8 @@ async function caughtUp() {
 // ---- the page ---------------------------------------------------------------------------
 
 async function openPage(viewport) {
-  const dir = fs.mkdtempSync(path.join(ctx.hq.dir, 'chromium-'));
-  const bctx = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, viewport, locale: 'zh-CN',
-  });
-  const page = bctx.pages()[0] || await bctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // 401/403 answers before the token is entered are the login flow, not errors.
-    if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) errors.push(`console: ${m.text()}`);
-  });
-  return { bctx, page, errors };
+  // 401/403 answers before the token is entered are the login flow, not errors.
+  return openBrowserPage(ctx.hq.dir, { viewport, expected: /status of 40[13]/ });
 }
 
 const shot = (page, name, fullPage = false) => page.screenshot({ path: path.join(ARTIFACTS, `hq-${name}.png`), fullPage });

@@ -32,20 +32,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from '../integration/node_modules/playwright-core/index.mjs';
+import { ARTIFACTS, chromiumMissing, openPage as openBrowserPage } from './lib/browser.mjs';
 import { Broker, HqProcess, hqBin, hqSkipReason, mqttPub, waitUntil } from '../integration/lib/hq.mjs';
 import { startNode } from '../integration/lib/storenode.mjs';
 import * as F from '../../hq/www/format.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
-const ARTIFACTS = process.env.ARTIFACTS_DIR || path.join(REPO, 'build', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const WAIT = 20000;
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const TOKENS = [
   { token: 'tok-fw-admin-3b9e-77c1d2', scopes: 'admin,read', name: 'release' },
@@ -71,7 +64,7 @@ function fwBundleBin() {
 const skip = (() => {
   const why = hqSkipReason();
   if (why) return why;
-  if (!fs.existsSync(CHROMIUM)) return `chromium not found at ${CHROMIUM}`;
+  if (chromiumMissing()) return chromiumMissing();
   if (!fwBundleBin()) return 'fw-bundle not found: set FW_BUNDLE_BIN';
   return false;
 })();
@@ -164,18 +157,8 @@ async function startSystem() {
 // ---- the page --------------------------------------------------------------------------
 
 async function openPage() {
-  const dir = fs.mkdtempSync(path.join(ctx.dir, 'chromium-'));
-  const bctx = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, viewport: { width: 1440, height: 900 }, locale: 'zh-CN',
-  });
-  const page = bctx.pages()[0] || await bctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // The 403 of a halt with the read token is the flow under test, not an error.
-    if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) errors.push(`console: ${m.text()}`);
-  });
-  return { bctx, page, errors };
+  // The 403 of a halt with the read token is the flow under test, not an error.
+  return openBrowserPage(ctx.dir, { viewport: { width: 1440, height: 900 }, expected: /status of 40[13]/ });
 }
 
 const shot = (page, name, opts = {}) => page.screenshot({ path: path.join(ARTIFACTS, `hq-rollout-${name}.png`), ...opts });

@@ -19,17 +19,12 @@ import { spawnTied } from '../integration/lib/proc.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from '../integration/node_modules/playwright-core/index.mjs';
+import { ARTIFACTS, REPO, openPage } from './lib/browser.mjs';
 import { TABLE, LANGS } from '../../node/www/i18n.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
 const BIN = process.env.STORENODE_BIN || path.join(REPO, 'build', 'node', 'storenode');
 const WWW = process.env.STORENODE_WWW || path.join(REPO, 'node', 'www');
-const ARTIFACTS = process.env.ARTIFACTS_DIR || path.join(REPO, 'build', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const STORE = 'store-bt';
 const PIN = '1234';
 const CLERK_PIN = '5678';
@@ -144,16 +139,11 @@ function order(n, { kind = 'pickup', code = '4821' } = {}) {
 
 // ---- tablets ----------------------------------------------------------------------------
 
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
 async function openTablet(name, base, viewport = { width: 1280, height: 800 }) {
-  const dir = fs.mkdtempSync(path.join(tmp, `chromium-${name}-`));
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, viewport, locale: 'zh-CN',
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
-  const tab = { name, ctx, page, errors: [], sent: [], waiters: [] };
+  // Refused reconnects while the box is down are expected; anything else is a bug.
+  const { bctx: ctx, page, errors } = await openPage(tmp, { viewport, prefix: `chromium-${name}-`,
+    expected: /WebSocket connection to .* failed/ });
+  const tab = { name, ctx, page, errors, sent: [], waiters: [] };
   // Resolve with the first sent frame (from index `from` on) matching pred.
   tab.waitSent = (pred, from = 0) => new Promise((resolve, reject) => {
     const hit = tab.sent.slice(from).find((s) => pred(s.msg));
@@ -161,11 +151,6 @@ async function openTablet(name, base, viewport = { width: 1280, height: 800 }) {
     const w = { pred, resolve };
     tab.waiters.push(w);
     setTimeout(() => reject(new Error('frame not sent in time')), WAIT).unref();
-  });
-  page.on('pageerror', (e) => tab.errors.push(`pageerror: ${e.message}`));
-  // Refused reconnects while the box is down are expected; anything else is a bug.
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/WebSocket connection to .* failed/.test(m.text())) tab.errors.push(`console: ${m.text()}`);
   });
   // Every command frame the tablet sends, with the socket it went on.
   let sockets = 0;
