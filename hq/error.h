@@ -27,7 +27,8 @@
   X(DB,        "storage",              500, "database error")                    \
   X(CORRUPT,   "corrupt",              500, "database file is corrupt")          \
   X(CONFIG,    "config",               500, "bad configuration")                 \
-  X(IO,        "io",                   500, "I/O error")
+  X(IO,        "io",                   500, "I/O error")                         \
+  X(BUSY,      "busy",                 503, "busy: retry shortly")
 
 typedef enum {
   HQ_OK = 0,

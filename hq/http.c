@@ -11,6 +11,7 @@
  *            the body is read
  *        ──▶ handler ──▶ r->status + r->out, or an hq code: error JSON
  *            {"error":<wire>,"message":..,"field":..} with the code's status
+ *            (401 adds WWW-Authenticate: Bearer, 503 Retry-After: 1)
  *
  * Every answer is prepared whole; its headers are written at once and the
  * body in the next HTTP_WRITEABLE (one lws_write each), as lws requires.
@@ -112,6 +113,8 @@ static int respond(struct lws *wsi, pss *p, unsigned status, const char *ctype, 
                                    (int)strlen(p->req.content_range), &q, end)) ||
       (challenge && lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
                                                 (const unsigned char *)"Bearer", 6, &q, end)) ||
+      (status == 503 && lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                                    (const unsigned char *)"1", 1, &q, end)) ||
       lws_finalize_write_http_header(wsi, start, &q, end))
     return -1;
   lws_callback_on_writable(wsi);
@@ -135,10 +138,10 @@ static int respond_error(hq_server *s, struct lws *wsi, pss *p, const hq_err *er
                ? respond(wsi, p, hq_err_status(code), "application/json", b.data, b.len,
                          code == HQ_EUNAUTH)
                : -1;
-  if (hq_err_status(code) >= 500) {
+  if (hq_err_status(code) >= 500) { /* busy is load shed on purpose: a warning, not hq failing */
     char esc[300];
-    rt_logf(s->log, RT_LOG_ERROR, "request failed", "path=%s code=%s err=\"%s\"", p->req.path,
-            hq_err_wire(code), rt_log_esc(esc, sizeof esc, err->msg));
+    rt_logf(s->log, code == HQ_EBUSY ? RT_LOG_WARN : RT_LOG_ERROR, "request failed",
+            "path=%s code=%s err=\"%s\"", p->req.path, hq_err_wire(code), rt_log_esc(esc, sizeof esc, err->msg));
   }
   proto_buf_close(&b);
   return rc;

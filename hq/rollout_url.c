@@ -12,12 +12,21 @@
  *   - a signed URL (sig present): the signature matches (compared in
  *     constant time), exp has not passed, the store is a box of a rollout
  *     of this version, and, with provisioning on, the store is not revoked
- *     (a device of the store holds a valid certificate for it, when the
- *     registry knows any device of the store);
+ *     (below);
  *   - else a bearer token with the read or admin scope (operators, scripts).
  * 401 without any credential, 403 for a signed URL that is expired,
  * tampered, for another store or version, or for a revoked store.  Every
  * refusal is logged with version, store, exp and why, never the signature.
+ *
+ * Revoked store: among the registry's devices whose newest certificate was
+ * issued for the store (CN = store id), at least one, and every one of them
+ * revoked.  Only certificates count: a device registered for the store but
+ * not certified yet (never claimed, or pending) says nothing about
+ * revocation, so a store without any certificate downloads as with
+ * provisioning off (a fleet enrolling its boxes keeps its updates).  Expiry
+ * is not revocation (the broker refuses an expired certificate; the box
+ * renews).  The URL names the store, not the device: once a replacement box
+ * of a revoked store holds a valid certificate, the store downloads again.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,15 +84,14 @@ static bool is_box_of(const hq_fw *fw, const char *version, const char *store) {
 
 typedef struct dev_scan {
   const char *store;
-  int devices, valid;
+  int certified, valid;            /* devices whose newest certificate is for store; unrevoked */
 } dev_scan;
 
 static int dev_fn(void *ctx, const prov_device *d) {
   dev_scan *c = ctx;
-  bool certified = d->cert_serial[0] && strcmp(d->cert_cn, c->store) == 0;
-  if (strcmp(d->store_id, c->store) != 0 && !certified) return 0;
-  c->devices++;
-  if (certified && !d->cert_revoked) c->valid++;
+  if (!d->cert_serial[0] || strcmp(d->cert_cn, c->store) != 0) return 0; /* no say: not certified for it */
+  c->certified++;
+  if (!d->cert_revoked) c->valid++;
   return 0;
 }
 
@@ -116,8 +124,9 @@ static const char *refusal(hq_server *s, const hq_fw *fw, const char *version, c
     *rc = hq_err_set(err, HQ_EIO, "provisioning registry: %s", perr.msg);
     return NULL;
   }
-  if (scan.devices > 0 && scan.valid == 0) {
-    snprintf(why, cap, "store %s has no device with a valid certificate (revoked)", store);
+  if (scan.certified > 0 && scan.valid == 0) {
+    snprintf(why, cap, "store %s is revoked: the certificates of its %d device(s) are all revoked",
+             store, scan.certified);
     return why;
   }
   return NULL;

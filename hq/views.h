@@ -310,6 +310,8 @@ int hq_views_run_json(hq_views *v, const char *name, const hq_view_query *q, pro
 #define HQ_VIEWS_KEY_MAX 256
 #define HQ_VIEWS_CACHE_ENTRIES 64
 #define HQ_VIEWS_CACHE_BYTES (32u << 20)
+/* Computations a worker holds at once: submitted and not yet taken. */
+#define HQ_VIEWS_QUEUE_MAX 64
 
 /* True for a view name hq_views_run_json knows. */
 bool hq_views_exists(const char *name);
@@ -369,7 +371,9 @@ int hq_views_worker_start(hq_views_worker **out, const hq_views_opts *opts, void
 /* Interrupt the running view, join, free unfinished jobs.  After it returns
  * wake is not called any more.  NULL is fine. */
 void hq_views_worker_stop(hq_views_worker *w);
-/* Queue view name for q (copied); HQ_ENOMEM. */
+/* Queue view name for q (copied); HQ_ENOMEM, or HQ_EBUSY ("views busy: N
+ * computations queued") while HQ_VIEWS_QUEUE_MAX jobs are held: queued,
+ * running, or done and not taken yet. */
 int hq_views_worker_submit(hq_views_worker *w, const char *name, const hq_view_query *q, uint64_t tag,
                            hq_err *err);
 /* A finished job into *out: false when none. */

@@ -10,6 +10,7 @@
  *        │ miss
  *        ├─ the same key already computing (cache on) ──▶ wait on it
  *        └─ else: a pending slot + a job for the reader thread
+ *                 (all HQ_VIEWS_QUEUE_MAX slots taken: 503 busy, Retry-After: 1)
  *   r->deferred: http.c sends nothing yet
  *   worker done ─▶ lws_cancel_service ─▶ EVENT_WAIT_CANCELLED ─▶
  *   hq_views_http_poll: cache the answer, hq_http_finish every waiter
@@ -27,7 +28,6 @@
 #include "views_int.h"
 
 #define READ_SCOPES (HQ_SCOPE(READ) | HQ_SCOPE(ADMIN))
-#define HQ_VIEWS_PENDING_MAX 64      /* computations queued at once (distinct keys when caching) */
 
 /* ---- the views: cache, reader thread, requests waiting ------------------------------ */
 
@@ -46,7 +46,7 @@ typedef struct views_http {
   hq_views_cache *cache;
   uint64_t ttl_ms;
   uint64_t next_tag;
-  pending p[HQ_VIEWS_PENDING_MAX];
+  pending p[HQ_VIEWS_QUEUE_MAX];
 } views_http;
 
 static void wake(void *ctx) { lws_cancel_service(ctx); }
@@ -55,7 +55,7 @@ static void close_state(views_http *vh) {
   if (!vh) return;
   hq_views_worker_stop(vh->worker); /* first: no wake after this (W3) */
   hq_views_cache_close(vh->cache);
-  for (size_t i = 0; i < HQ_VIEWS_PENDING_MAX; i++) free(vh->p[i].waiters);
+  for (size_t i = 0; i < HQ_VIEWS_QUEUE_MAX; i++) free(vh->p[i].waiters);
   free(vh);
 }
 
@@ -92,12 +92,13 @@ void hq_views_http_close(hq_server *s) {
 static pending *pending_for(views_http *vh, const char *key, const char *name, const hq_view_query *q,
                             hq_err *err) {
   pending *slot = NULL;
-  for (size_t i = 0; i < HQ_VIEWS_PENDING_MAX; i++) {
+  for (size_t i = 0; i < HQ_VIEWS_QUEUE_MAX; i++) {
     pending *p = &vh->p[i];
     if (p->tag && vh->ttl_ms && strcmp(p->key, key) == 0) return p; /* coalesce */
     if (!p->tag && !slot) slot = p;
   }
-  if (!slot) return hq_err_set(err, HQ_ENOMEM, "views: %d views already queued", HQ_VIEWS_PENDING_MAX), NULL;
+  if (!slot) /* as many as the worker holds (W4): 503 + Retry-After, the client polls again */
+    return hq_err_set(err, HQ_EBUSY, "views busy: %d computations queued", HQ_VIEWS_QUEUE_MAX), NULL;
   uint64_t tag = ++vh->next_tag;
   if (hq_views_worker_submit(vh->worker, name, q, tag, err) != HQ_OK) return NULL;
   slot->tag = tag;
@@ -111,7 +112,7 @@ static pending *pending_for(views_http *vh, const char *key, const char *name, c
  * finishes and is cached). */
 static void dropped(hq_server *s, hq_req *r) {
   views_http *vh = s->ext;
-  for (size_t i = 0; vh && i < HQ_VIEWS_PENDING_MAX; i++) {
+  for (size_t i = 0; vh && i < HQ_VIEWS_QUEUE_MAX; i++) {
     pending *p = &vh->p[i];
     for (size_t k = 0; p->tag && k < p->n; k++) {
       if (p->waiters[k] != r) continue;
@@ -151,7 +152,7 @@ static int view(hq_server *s, hq_req *r, hq_err *err) {
 /* Answer every request waiting on d and cache the answer. */
 static void finish(views_http *vh, hq_views_done *d) {
   pending *p = NULL;
-  for (size_t i = 0; !p && i < HQ_VIEWS_PENDING_MAX; i++)
+  for (size_t i = 0; !p && i < HQ_VIEWS_QUEUE_MAX; i++)
     if (vh->p[i].tag == d->tag) p = &vh->p[i];
   if (!p) return;
   if (d->rc == HQ_OK) hq_views_cache_put(vh->cache, p->key, d->json.data, d->json.len, p->at_ms);

@@ -17,6 +17,10 @@
  *   W3 wake is called with the mutex held, so once stop() has the mutex
  *      and set `stop`, no wake call is running or will run (hq destroys
  *      its lws context only after stop()).
+ *   W4 held = jobs submitted and not taken (todo + hands + done) <=
+ *      HQ_VIEWS_QUEUE_MAX; submit refuses more (HQ_EBUSY) and queues
+ *      nothing.  Done jobs count until taken, so the bound is views_http.c's
+ *      (one slot per held job) and does not depend on the thread's speed.
  * Jobs run one at a time, in submission order; WAL keeps the core's writer
  * and this reader out of each other's way (views.c, V2).
  */
@@ -43,6 +47,7 @@ struct hq_views_worker {
   pthread_cond_t cv;
   queue todo, done;
   size_t queued;                   /* jobs in todo */
+  size_t held;                     /* submitted and not taken (W4) */
   bool stop;
   void (*wake)(void *ctx);
   void *wake_ctx;
@@ -135,16 +140,23 @@ int hq_views_worker_submit(hq_views_worker *w, const char *name, const hq_view_q
   j->d.q = *q;
   proto_buf_init(&j->d.json);
   pthread_mutex_lock(&w->mu);
-  put(&w->todo, j);
-  w->queued++;
-  pthread_cond_signal(&w->cv);
+  size_t held = w->held;
+  if (held < HQ_VIEWS_QUEUE_MAX) { /* W4 */
+    put(&w->todo, j);
+    w->queued++;
+    w->held++;
+    pthread_cond_signal(&w->cv);
+  }
   pthread_mutex_unlock(&w->mu);
-  return HQ_OK;
+  if (held < HQ_VIEWS_QUEUE_MAX) return HQ_OK;
+  free(j);
+  return hq_err_set(err, HQ_EBUSY, "views busy: %zu computations queued", held);
 }
 
 bool hq_views_worker_take(hq_views_worker *w, hq_views_done *out) {
   pthread_mutex_lock(&w->mu);
   job *j = get(&w->done);
+  if (j) w->held--;
   pthread_mutex_unlock(&w->mu);
   if (!j) return false;
   *out = j->d; /* the JSON buffer moves to the caller */

@@ -12,6 +12,9 @@
  *   errors   are not kept
  *   worker   a job runs on the thread, wakes the caller, and gives the
  *            same JSON as a direct run; stop with jobs queued frees them
+ *   busy     the worker holds HQ_VIEWS_QUEUE_MAX jobs until they are taken
+ *            (done or not): one more is HQ_EBUSY (503, "views busy: N
+ *            computations queued"); taking one makes room for one
  *
  * No sleeps: the worker test waits on its wake callback (condition
  * variable, bounded wait that fails the test).
@@ -263,6 +266,39 @@ static void test_worker(void **state) {
   teardown_f(f);
 }
 
+/* Finished jobs still count until taken, so the bound is reached without
+ * racing the thread: no stopped worker or hook needed. */
+static void test_worker_busy(void **state) {
+  (void)state;
+  waker wk = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+  hq_views_worker *w = NULL;
+  hq_views_done d;
+  hq_err err = {0};
+  hq_view_query q = {0};
+  char busy[64];
+  fixture *f = setup_with(0, 0);
+  hq_views_opts o = {.db_path = f->t.db, .tz_offset_min = 0, .clock_ms = fixed_clock};
+  snprintf(busy, sizeof busy, "views busy: %d computations queued", HQ_VIEWS_QUEUE_MAX);
+  assert_int_equal(hq_views_worker_start(&w, &o, wake, &wk, &err), HQ_OK);
+  for (uint64_t i = 1; i <= HQ_VIEWS_QUEUE_MAX; i++)
+    assert_int_equal(hq_views_worker_submit(w, "fleet", &q, i, &err), HQ_OK);
+  assert_int_equal(hq_views_worker_submit(w, "fleet", &q, 1000, &err), HQ_EBUSY);
+  assert_string_equal(err.msg, busy);
+  assert_int_equal(hq_err_status(err.code), 503);
+  assert_string_equal(hq_err_wire(err.code), "busy");
+  wait_wakes(&wk, HQ_VIEWS_QUEUE_MAX); /* every job done, none taken: still full */
+  hq_err_clear(&err);
+  assert_int_equal(hq_views_worker_submit(w, "fleet", &q, 1001, &err), HQ_EBUSY);
+  assert_true(hq_views_worker_take(w, &d));
+  assert_int_equal(d.tag, 1);
+  assert_int_equal(d.rc, HQ_OK);
+  proto_buf_close(&d.json);
+  assert_int_equal(hq_views_worker_submit(w, "fleet", &q, 1002, &err), HQ_OK); /* room for one */
+  assert_int_equal(hq_views_worker_submit(w, "fleet", &q, 1003, &err), HQ_EBUSY);
+  hq_views_worker_stop(w); /* held jobs, done or queued, freed (ASan) */
+  teardown_f(f);
+}
+
 static void test_worker_bad_db(void **state) {
   (void)state;
   hq_views_worker *w = (hq_views_worker *)1;
@@ -278,7 +314,7 @@ int main(void) {
       cmocka_unit_test(test_fresh_then_expired), cmocka_unit_test(test_keyed_by_query),
       cmocka_unit_test(test_off),                cmocka_unit_test(test_bounded),
       cmocka_unit_test(test_errors_not_kept),    cmocka_unit_test(test_worker),
-      cmocka_unit_test(test_worker_bad_db),
+      cmocka_unit_test(test_worker_busy),        cmocka_unit_test(test_worker_bad_db),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
