@@ -328,9 +328,9 @@ char *fwt_offer(const char *bundle, const char *offer_id, const char *url, bool 
   return b.data;
 }
 
-/* ---- a box ---- */
+/* ---- ports ---- */
 
-static int free_port(void) {
+int fwt_free_port(void) {
   struct sockaddr_in sa;
   socklen_t sl = sizeof sa;
   int s = socket(AF_INET, SOCK_STREAM, 0), port;
@@ -343,6 +343,8 @@ static int free_port(void) {
   close(s);
   return port;
 }
+
+/* ---- a box ---- */
 
 /* Start the box's storenode and wait (bounded) for its READY=1 on a
  * notify socket of our own: no polling of the port. */
@@ -379,7 +381,7 @@ void fwt_box_init(fwt_box *b, const char *dir, const char *agent, const char *pu
   snprintf(b->root, sizeof b->root, "%s", dir);
   fw_mkdirs(dir, 0755, NULL);
   b->agent = agent;
-  b->port = free_port();
+  b->port = fwt_free_port();
   snprintf(p, sizeof p, "%s/port", dir);
   snprintf(text, sizeof text, "%d\n", b->port);
   fwt_write(p, text, 0644);

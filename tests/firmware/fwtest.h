@@ -1,7 +1,8 @@
 /* fwtest.h - helpers of the firmware tests: temp dirs, a tiny HTTP file
  * server that honours Range and can cut a body mid-way, bundles built
  * around the fake storenode, test boxes (A/B roots) driven through the real
- * storenode-update binary, and bounded waits for child processes.
+ * storenode-update binary, bounded waits for child processes, and a free
+ * port on 127.0.0.1.
  *
  * Every wait is bounded and event-driven (poll on a pidfd or a socket);
  * nothing sleeps for a fixed time.  Under an emulator (the arm64 pass) the
@@ -52,6 +53,12 @@ int fwt_http_start(fwt_http *h, const char *docroot);
 void fwt_http_stop(fwt_http *h);
 void fwt_http_cut(fwt_http *h, long long after, int times, bool ignore_range);
 int fwt_http_requests(fwt_http *h);
+
+/* ---- ports ---- */
+/* A TCP port on 127.0.0.1 that was free just now (bound to port 0, read,
+ * closed): the caller's program binds it next.  Fails the test if no
+ * socket can be bound. */
+int fwt_free_port(void);
 
 /* ---- processes ---- */
 /* Run argv with extra environment entries (NULL-terminated, may be NULL),

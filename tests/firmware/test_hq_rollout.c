@@ -18,8 +18,6 @@
  * mosquitto or the binaries.
  */
 #define _GNU_SOURCE /* strcasestr */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,14 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "broker.h"
 #include "fwtest.h"
+#include "hqtest.h"
 
 #define BOXES 4
 #define WAIT_MS 120000
@@ -51,85 +47,15 @@ typedef struct fix {
   int pid[BOXES];
 } fix;
 
-typedef struct resp {
-  int status;
-  char *head, *body;   /* malloc'd (one block: head, then body) */
-  size_t body_len;
-} resp;
-
-/* One HTTP/1.1 request to hq with Connection: close, with the bearer token
- * (NULL: none); fails the test if hq cannot be reached (or, with may_fail,
- * returns status 0). */
-static resp http_as(fix *f, const char *token, const char *method, const char *path, const char *extra,
-                    const char *body, bool may_fail) {
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->hq_port)};
-  struct timeval tv = {30, 0};
-  resp r = {0, NULL, NULL, 0};
-  char req[4096], auth[160] = "";
-  size_t len = 0, cap = 65536;
-  ssize_t n;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(fd >= 0);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    close(fd);
-    if (may_fail) return r;
-    fail_msg("hq not reachable on port %d", f->hq_port);
-  }
-  if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-  snprintf(req, sizeof req,
-           "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%sContent-Type: application/json\r\n"
-           "Content-Length: %zu\r\n\r\n%s",
-           method, path, auth, extra ? extra : "", body ? strlen(body) : 0, body ? body : "");
-  assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-  r.head = malloc(cap + 1);
-  while ((n = read(fd, r.head + len, cap - len)) > 0)
-    if ((len += (size_t)n) == cap) assert_non_null(r.head = realloc(r.head, (cap *= 2) + 1));
-  close(fd);
-  r.head[len] = '\0';
-  char *sep = strstr(r.head, "\r\n\r\n");
-  if (!sep || sscanf(r.head, "HTTP/1.1 %d", &r.status) != 1) fail_msg("bad HTTP answer: %s", r.head);
-  *sep = '\0';
-  r.body = sep + 4;
-  r.body_len = len - (size_t)(r.body - r.head);
-  return r;
-}
-
-/* The same as the operator: with the admin token. */
-static resp http(fix *f, const char *method, const char *path, const char *extra, const char *body,
-                 bool may_fail) {
-  return http_as(f, ADMIN_TOKEN, method, path, extra, body, may_fail);
-}
-
-static size_t count(const char *hay, const char *needle) {
-  size_t n = 0;
-  for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
-  return n;
-}
-
-static int free_port(void) {
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  socklen_t l = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-  port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
-/* 5 ms between polls of hq's API (a poll interval, not a wait for an event). */
-static void pause_poll(void) {
-  struct timespec ts = {0, 5 * 1000 * 1000};
-  nanosleep(&ts, NULL);
+/* hq's API as the operator: with the admin token. */
+static hqt_resp http(fix *f, const char *method, const char *path, const char *extra, const char *body,
+                     bool may_fail) {
+  return hqt_http(f->hq_port, ADMIN_TOKEN, method, path, extra, body, may_fail);
 }
 
 static void start_hq(fix *f) {
   char conf[FWT_PATH + 16], tokens[FWT_PATH + 16], text[4 * FWT_PATH];
-  long long deadline;
-  f->hq_port = free_port();
+  f->hq_port = fwt_free_port();
   snprintf(conf, sizeof conf, "%s/hq.conf", f->dir);
   snprintf(tokens, sizeof tokens, "%s/tokens", f->dir);
   fwt_write(tokens, ADMIN_TOKEN " admin ops\n", 0600);
@@ -138,17 +64,9 @@ static void start_hq(fix *f) {
            "api_tokens_file = %s\nlog_level = warn\n",
            f->hq_port, f->dir, f->broker.port, f->dir, tokens);
   fwt_write(conf, text, 0644);
-  const char *argv[] = {f->hq_bin, "--config", conf, NULL};
-  f->hq_pid = fwt_spawn(argv, NULL);
-  deadline = test_now_ms() + WAIT_MS;
-  for (;;) {
-    resp r = http(f, "GET", "/healthz", NULL, NULL, true);
-    bool up = r.status == 200 && strstr(r.body, "\"mqtt_connected\":true");
-    free(r.head);
-    if (up) return;
-    if (test_now_ms() > deadline) fail_msg("hq did not come up");
-    pause_poll();
-  }
+  f->hq_pid = hqt_spawn(f->hq_bin, conf, NULL);
+  if (hqt_wait_up(f->hq_port, ADMIN_TOKEN, test_now_ms() + WAIT_MS, NULL, NULL) != 0)
+    fail_msg("hq did not come up");
 }
 
 static int setup(void **state) {
@@ -207,7 +125,7 @@ static int teardown(void **state) {
 static void register_bundle(fix *f, const char *name, int expect) {
   char body[FWT_PATH + 64];
   snprintf(body, sizeof body, "{\"path\":\"%s/srv/%s\"}", f->dir, name);
-  resp r = http(f, "POST", "/api/v1/firmware", NULL, body, false);
+  hqt_resp r = http(f, "POST", "/api/v1/firmware", NULL, body, false);
   if (r.status != expect) fail_msg("register %s: %d %s", name, r.status, r.body);
   free(r.head);
 }
@@ -246,7 +164,7 @@ static void start_rollout(fix *f, const char *version, char id[64]) {
            "{\"version\":\"%s\",\"stores\":[\"%s\",\"%s\",\"%s\",\"%s\"],\"percent_steps\":[25,50,100],"
            "\"max_failures\":0}",
            version, f->ids[0], f->ids[1], f->ids[2], f->ids[3]);
-  resp r = http(f, "POST", "/api/v1/rollouts", NULL, body, false);
+  hqt_resp r = http(f, "POST", "/api/v1/rollouts", NULL, body, false);
   if (r.status != 201 || sscanf(r.body, "{\"id\":\"%63[^\"]\"", id) != 1)
     fail_msg("rollout: %d %s", r.status, r.body);
   free(r.head);
@@ -261,7 +179,7 @@ static char *wait_rollout(fix *f, const char *id, char **blk) {
   int last_pct = 0;
   snprintf(path, sizeof path, "/api/v1/rollouts/%s", id);
   for (;;) {
-    resp r = http(f, "GET", path, NULL, NULL, false);
+    hqt_resp r = http(f, "GET", path, NULL, NULL, false);
     int pct = 0;
     const char *p = strstr(r.body, "\"percent\":");
     assert_int_equal(r.status, 200);
@@ -269,7 +187,7 @@ static char *wait_rollout(fix *f, const char *id, char **blk) {
     pct = atoi(p + 10);
     assert_true(pct >= last_pct); /* stages only go up */
     last_pct = pct;
-    size_t touched = BOXES - count(r.body, "\"status\":\"pending\"");
+    size_t touched = BOXES - hqt_count(r.body, "\"status\":\"pending\"");
     if (touched > (size_t)(pct * BOXES + 99) / 100) fail_msg("more boxes offered than %d %%: %s", pct, r.body);
     if (strstr(r.body, "\"status\":\"done\"") || strstr(r.body, "\"status\":\"halted\"")) {
       *blk = r.head;
@@ -277,7 +195,7 @@ static char *wait_rollout(fix *f, const char *id, char **blk) {
     }
     free(r.head);
     if (test_now_ms() > deadline) fail_msg("rollout %s: no end after %d ms", id, WAIT_MS);
-    pause_poll();
+    hqt_pause_poll();
   }
 }
 
@@ -288,7 +206,7 @@ static void test_api_refuses_and_serves_ranges(void **state) {
   register_bundle(f, "b110", 201);
   register_bundle(f, "b110", 200);                  /* again: the same bundle, fine */
   register_bundle(f, "b120other", 422);             /* signed with another key */
-  resp r = http(f, "POST", "/api/v1/firmware", NULL, "{\"path\":\"/nonexistent\"}", false);
+  hqt_resp r = http(f, "POST", "/api/v1/firmware", NULL, "{\"path\":\"/nonexistent\"}", false);
   assert_int_equal(r.status, 422);
   free(r.head);
   snprintf(path, sizeof path, "%s/srv/b110/payload.tar", f->dir);
@@ -312,7 +230,7 @@ static void test_api_refuses_and_serves_ranges(void **state) {
   r = http(f, "GET", "/api/v1/firmware/9.9.9/payload", NULL, NULL, false);
   assert_int_equal(r.status, 404);
   free(r.head);
-  r = http_as(f, NULL, "GET", "/api/v1/firmware/1.1.0/payload", NULL, NULL, false); /* no credential */
+  r = hqt_http(f->hq_port, NULL, "GET", "/api/v1/firmware/1.1.0/payload", NULL, NULL, false); /* no credential */
   assert_int_equal(r.status, 401);
   assert_non_null(strstr(r.body, "signed URL"));
   free(r.head);
@@ -331,8 +249,8 @@ static void test_staged_rollout_reaches_everyone(void **state) {
   start_rollout(f, "1.1.0", id);
   const char *json = wait_rollout(f, id, &blk);
   if (!strstr(json, "\"status\":\"done\"") || !strstr(json, "\"committed\":4")) fail_msg("%s", json);
-  assert_int_equal(count(json, "\"status\":\"committed\""), BOXES);
-  assert_int_equal(count(json, "\"installed\":\"1.1.0\""), BOXES);
+  assert_int_equal(hqt_count(json, "\"status\":\"committed\""), BOXES);
+  assert_int_equal(hqt_count(json, "\"installed\":\"1.1.0\""), BOXES);
   free(blk);
   for (int i = 0; i < BOXES; i++) {
     char v[32];
@@ -350,9 +268,9 @@ static void test_staged_rollout_halts_on_failure(void **state) {
   start_rollout(f, "1.1.1", id);
   const char *json = wait_rollout(f, id, &blk);
   if (!strstr(json, "\"status\":\"halted\"") || !strstr(json, "\"failed\":1")) fail_msg("%s", json);
-  assert_int_equal(count(json, "\"status\":\"failed\""), 1);
-  assert_int_equal(count(json, "\"status\":\"pending\""), BOXES - 1); /* never offered */
-  assert_int_equal(count(json, "\"installed\":\"1.0.0\""), BOXES);
+  assert_int_equal(hqt_count(json, "\"status\":\"failed\""), 1);
+  assert_int_equal(hqt_count(json, "\"status\":\"pending\""), BOXES - 1); /* never offered */
+  assert_int_equal(hqt_count(json, "\"installed\":\"1.0.0\""), BOXES);
   free(blk);
   for (int i = 0; i < BOXES; i++) {
     char v[32];
@@ -360,7 +278,7 @@ static void test_staged_rollout_halts_on_failure(void **state) {
     assert_string_equal(v, "1.0.0"); /* the failed box rolled back by itself */
   }
   snprintf(path, sizeof path, "/api/v1/rollouts/%s/halt", id); /* halting a halted rollout: no-op */
-  resp r = http(f, "POST", path, NULL, NULL, false);
+  hqt_resp r = http(f, "POST", path, NULL, NULL, false);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body, "\"status\":\"halted\""));
   free(r.head);

@@ -21,9 +21,7 @@
  * mosquitto or the binaries.
  */
 #define _GNU_SOURCE /* strcasestr */
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,9 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <mbedtls/md.h>
@@ -42,6 +38,7 @@
 #include "broker.h"
 #include "fw/msg.h"
 #include "fwtest.h"
+#include "hqtest.h"
 #include "rt/mqtt.h"
 
 #define BOXES 4
@@ -73,76 +70,11 @@ typedef struct fix {
   size_t tar_len;
 } fix;
 
-typedef struct resp {
-  int status;
-  char *head, *body;               /* malloc'd (one block: head, then body) */
-  size_t body_len;
-} resp;
+/* ---- helpers ---------------------------------------------------------------------------- */
 
-/* ---- helpers (local: fwtest.c belongs to the other firmware tests) -------------------- */
-
-static resp http_as(fix *f, const char *token, const char *method, const char *path, const char *extra,
-                    const char *body, bool may_fail) {
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->hq_port)};
-  struct timeval tv = {30, 0};
-  resp r = {0, NULL, NULL, 0};
-  char req[4096], auth[160] = "";
-  size_t len = 0, cap = 65536;
-  ssize_t n;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(fd >= 0);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    close(fd);
-    if (may_fail) return r;
-    fail_msg("hq not reachable on port %d", f->hq_port);
-  }
-  if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-  snprintf(req, sizeof req,
-           "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%sContent-Type: application/json\r\n"
-           "Content-Length: %zu\r\n\r\n%s",
-           method, path, auth, extra ? extra : "", body ? strlen(body) : 0, body ? body : "");
-  assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-  r.head = malloc(cap + 1);
-  while ((n = read(fd, r.head + len, cap - len)) > 0)
-    if ((len += (size_t)n) == cap) assert_non_null(r.head = realloc(r.head, (cap *= 2) + 1));
-  close(fd);
-  r.head[len] = '\0';
-  char *sep = strstr(r.head, "\r\n\r\n");
-  if (!sep || sscanf(r.head, "HTTP/1.1 %d", &r.status) != 1) fail_msg("bad HTTP answer: %s", r.head);
-  *sep = '\0';
-  r.body = sep + 4;
-  r.body_len = len - (size_t)(r.body - r.head);
-  return r;
-}
-
-static resp http(fix *f, const char *method, const char *path, const char *body) {
-  return http_as(f, ADMIN_TOKEN, method, path, NULL, body, false);
-}
-
-static size_t count(const char *hay, const char *needle) {
-  size_t n = 0;
-  for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
-  return n;
-}
-
-static int free_port(void) {
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  socklen_t l = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-  port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
-/* 5 ms between polls (a poll interval, not a wait for an event). */
-static void pause_poll(void) {
-  struct timespec ts = {0, 5 * 1000 * 1000};
-  nanosleep(&ts, NULL);
+/* hq's API as the operator: with the admin token. */
+static hqt_resp http(fix *f, const char *method, const char *path, const char *body) {
+  return hqt_http(f->hq_port, ADMIN_TOKEN, method, path, NULL, body, false);
 }
 
 static seen *seen_of(fix *f, const char *store) {
@@ -169,7 +101,7 @@ static void on_msg(void *ctx, const rt_mqtt_event *ev) {
 
 static void pump(fix *f) {
   rt_mqtt_drain(f->mq, on_msg, f);
-  pause_poll();
+  hqt_pause_poll();
 }
 
 /* Wait until store has received at least n offers. */
@@ -204,22 +136,10 @@ static void report(fix *f, const char *store, const char *offer_id, fw_state sta
 
 /* ---- hq -------------------------------------------------------------------------------- */
 
-static void wait_hq_up(fix *f) {
-  long long deadline = test_now_ms() + WAIT_MS;
-  for (;;) {
-    resp r = http_as(f, NULL, "GET", "/healthz", NULL, NULL, true);
-    bool up = r.status == 200 && strstr(r.body, "\"mqtt_connected\":true");
-    free(r.head);
-    if (up) return;
-    if (test_now_ms() > deadline) fail_msg("hq did not come up");
-    pause_poll();
-  }
-}
-
 /* hq on db (in f->dir), its stderr appended to f->log. */
 static void start_hq(fix *f, const char *db, const char *client_id) {
   char conf[FWT_PATH + 16], tokens[FWT_PATH + 16], text[4 * FWT_PATH];
-  f->hq_port = free_port();
+  f->hq_port = fwt_free_port();
   snprintf(conf, sizeof conf, "%s/hq.conf", f->dir);
   snprintf(tokens, sizeof tokens, "%s/tokens", f->dir);
   fwt_write(tokens, ADMIN_TOKEN " admin ops\n" READ_TOKEN " read dash\n" ORDERS_TOKEN " orders mall\n", 0600);
@@ -228,9 +148,8 @@ static void start_hq(fix *f, const char *db, const char *client_id) {
            "fw_pubkey = %s/fw.pub\napi_tokens_file = %s\nlog_level = info\n",
            f->hq_port, f->dir, db, f->broker.port, client_id, f->dir, tokens);
   fwt_write(conf, text, 0644);
-  const char *argv[] = {"/bin/sh", "-c", "exec \"$0\" --config \"$1\" 2>>\"$2\"", f->hq_bin, conf, f->log, NULL};
-  f->hq_pid = fwt_spawn(argv, NULL);
-  wait_hq_up(f);
+  f->hq_pid = hqt_spawn(f->hq_bin, conf, f->log);
+  if (hqt_wait_up(f->hq_port, NULL, test_now_ms() + WAIT_MS, NULL, NULL) != 0) fail_msg("hq did not come up");
 }
 
 static void stop_hq(fix *f, int sig) {
@@ -297,15 +216,15 @@ static int teardown(void **state) {
 /* ---- the rollout across restarts ---------------------------------------------------------- */
 
 /* GET the rollout; checks no more boxes were touched than its stage allows. */
-static resp get_rollout(fix *f) {
+static hqt_resp get_rollout(fix *f) {
   char path[128];
   snprintf(path, sizeof path, "/api/v1/rollouts/%s", f->rollout);
-  resp r = http(f, "GET", path, NULL);
+  hqt_resp r = http(f, "GET", path, NULL);
   const char *p = strstr(r.body, "\"percent\":");
   assert_int_equal(r.status, 200);
   assert_non_null(p);
   int pct = atoi(p + 10);
-  size_t touched = BOXES - count(r.body, "\"status\":\"pending\"");
+  size_t touched = BOXES - hqt_count(r.body, "\"status\":\"pending\"");
   if (touched > (size_t)(pct * BOXES + 99) / 100) fail_msg("more boxes offered than %d %%: %s", pct, r.body);
   return r;
 }
@@ -314,7 +233,7 @@ static resp get_rollout(fix *f) {
 static void wait_rollout(fix *f, const char *const *needles, size_t n) {
   long long deadline = test_now_ms() + WAIT_MS;
   for (;;) {
-    resp r = get_rollout(f);
+    hqt_resp r = get_rollout(f);
     size_t hit = 0;
     for (size_t i = 0; i < n; i++) hit += strstr(r.body, needles[i]) != NULL;
     if (hit == n) {
@@ -343,7 +262,7 @@ static void restart_rollout(fix *f, int sig, const char *tag) {
   long long deadline;
   for (int i = 0; i < BOXES; i++) snprintf(ids[i], sizeof ids[i], "%s%d", tag, i);
   snprintf(body, sizeof body, "{\"path\":\"%s/srv/b110\"}", f->dir);
-  resp r = http(f, "POST", "/api/v1/firmware", body);
+  hqt_resp r = http(f, "POST", "/api/v1/firmware", body);
   assert_true(r.status == 201 || r.status == 200);
   free(r.head);
   snprintf(body, sizeof body,
@@ -376,7 +295,7 @@ static void restart_rollout(fix *f, int sig, const char *tag) {
   snprintf(needle, sizeof needle, "{\"store\":\"%s\",\"status\":\"active\",\"state\":\"downloading\"", first);
   if (!strstr(r.body, "\"status\":\"running\"") || !strstr(r.body, "\"percent\":25") || !strstr(r.body, needle))
     fail_msg("rollout not resumed: %s", r.body);
-  assert_int_equal(count(r.body, "\"status\":\"pending\""), BOXES - 1);
+  assert_int_equal(hqt_count(r.body, "\"status\":\"pending\""), BOXES - 1);
   free(r.head);
 
   /* the box commits: stage 50 % offers a second box, which never reports */
@@ -393,7 +312,7 @@ static void restart_rollout(fix *f, int sig, const char *tag) {
   assert_int_equal(seen_of(f, first)->offers, 1); /* a box that took it: not again */
   char *path = strstr(s->url, "/api/v1/");
   assert_non_null(path);
-  r = http_as(f, NULL, "GET", path, NULL, NULL, false); /* the fresh URL works */
+  r = hqt_http(f->hq_port, NULL, "GET", path, NULL, NULL, false); /* the fresh URL works */
   assert_int_equal(r.status, 200);
   assert_int_equal(r.body_len, f->tar_len);
   assert_memory_equal(r.body, f->tar, f->tar_len);
@@ -412,7 +331,7 @@ static void restart_rollout(fix *f, int sig, const char *tag) {
     r = get_rollout(f);
     bool end = strstr(r.body, "\"status\":\"done\"") != NULL;
     if (end) {
-      if (!strstr(r.body, "\"committed\":4") || count(r.body, "\"status\":\"committed\"") != BOXES)
+      if (!strstr(r.body, "\"committed\":4") || hqt_count(r.body, "\"status\":\"committed\"") != BOXES)
         fail_msg("%s", r.body);
       free(r.head);
       break;
@@ -456,7 +375,7 @@ static void sign(fix *f, const char *version, const char *store, long long exp, 
 }
 
 static void expect(fix *f, const char *token, const char *path, int status, const char *says) {
-  resp r = http_as(f, token, "GET", path, NULL, NULL, false);
+  hqt_resp r = hqt_http(f->hq_port, token, "GET", path, NULL, NULL, false);
   if (r.status != status || (says && !strstr(r.body, says)))
     fail_msg("GET %s: %d %s, expected %d with '%s'", path, r.status, r.status >= 300 ? r.body : "", status,
              says ? says : "");
@@ -479,7 +398,7 @@ static void test_signed_urls(void **state) {
   snprintf(sig, sizeof sig, "%.64s", q + 4);
 
   expect(f, NULL, good, 200, NULL); /* the offer's own URL */
-  resp r = http_as(f, NULL, "GET", good, "Range: bytes=100-\r\n", NULL, false);
+  hqt_resp r = hqt_http(f->hq_port, NULL, "GET", good, "Range: bytes=100-\r\n", NULL, false);
   assert_int_equal(r.status, 206);
   assert_int_equal(r.body_len, f->tar_len - 100);
   assert_memory_equal(r.body, f->tar + 100, f->tar_len - 100);
@@ -608,7 +527,7 @@ static void test_old_schema_migrates(void **state) {
   assert_int_equal(sqlite3_exec(h, v1_ddl, NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(h);
   start_hq(f, "old.db", "hq-old"); /* a second hq, on the old file */
-  resp r = http(f, "GET", "/api/v1/stores", NULL);
+  hqt_resp r = http(f, "GET", "/api/v1/stores", NULL);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body, "old-store")); /* the old rows are kept */
   free(r.head);

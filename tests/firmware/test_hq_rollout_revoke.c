@@ -17,8 +17,6 @@
  * Every wait polls for the event with a deadline.  Skipped (77) without
  * mosquitto or the binaries.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,16 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "broker.h"
 #include "fw/msg.h"
 #include "fwtest.h"
+#include "hqtest.h"
 #include "prov/msg.h"
 #include "prov/x509.h"
 #include "rt/mqtt.h"
@@ -67,61 +62,7 @@ typedef struct fix {
   size_t tar_len;
 } fix;
 
-typedef struct resp {
-  int status;
-  char *head, *body;               /* one malloc'd block: head, then body */
-  size_t body_len;
-} resp;
-
 /* ---- helpers -------------------------------------------------------------------------- */
-
-static resp http(fix *f, const char *token, const char *method, const char *path, const char *extra,
-                 const char *body, bool may_fail) {
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->hq_port)};
-  struct timeval tv = {30, 0};
-  resp r = {0, NULL, NULL, 0};
-  char req[4096], auth[160] = "";
-  size_t len = 0, cap = 65536;
-  ssize_t n;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(fd >= 0);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    close(fd);
-    if (may_fail) return r;
-    fail_msg("hq not reachable on port %d", f->hq_port);
-  }
-  if (token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-  snprintf(req, sizeof req,
-           "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%sContent-Type: application/json\r\n"
-           "Content-Length: %zu\r\n\r\n%s",
-           method, path, auth, extra ? extra : "", body ? strlen(body) : 0, body ? body : "");
-  assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-  r.head = malloc(cap + 1);
-  while ((n = read(fd, r.head + len, cap - len)) > 0)
-    if ((len += (size_t)n) == cap) assert_non_null(r.head = realloc(r.head, (cap *= 2) + 1));
-  close(fd);
-  r.head[len] = '\0';
-  char *sep = strstr(r.head, "\r\n\r\n");
-  if (!sep || sscanf(r.head, "HTTP/1.1 %d", &r.status) != 1) fail_msg("bad HTTP answer: %s", r.head);
-  *sep = '\0';
-  r.body = sep + 4;
-  r.body_len = len - (size_t)(r.body - r.head);
-  return r;
-}
-
-static int free_port(void) {
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  socklen_t l = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-  port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
 
 static seen *seen_of(seen *list, const char *id) {
   for (size_t i = 0; i < MAX_SEEN; i++) {
@@ -163,11 +104,11 @@ static void on_msg(void *ctx, const rt_mqtt_event *ev) {
   else if (prov_topic_parse(ev->topic, id, &response, NULL) == PROV_OK && response) on_answer(f, id, ev);
 }
 
-/* Drain MQTT, then 5 ms (a poll interval, not a wait for an event). */
-static void pump(fix *f) {
-  struct timespec ts = {0, 5 * 1000 * 1000};
+/* Drain MQTT, then hqt_pause_poll.  ctx: the fix (a void * for hqt_wait_up). */
+static void pump(void *ctx) {
+  fix *f = ctx;
   rt_mqtt_drain(f->mq, on_msg, f);
-  nanosleep(&ts, NULL);
+  hqt_pause_poll();
 }
 
 /* `hq --config <conf> <args...>` next to the serving hq: its exit code,
@@ -197,7 +138,7 @@ static void hq_ok(fix *f, char *out, size_t cap, const char *const args[]) {
 static void start_hq(fix *f) {
   char tokens[FWT_PATH + 16], text[6 * FWT_PATH];
   long long deadline = test_now_ms() + WAIT_MS;
-  f->hq_port = free_port();
+  f->hq_port = fwt_free_port();
   snprintf(tokens, sizeof tokens, "%s/tokens", f->dir);
   fwt_write(tokens, ADMIN_TOKEN " admin ops\n", 0600);
   snprintf(text, sizeof text,
@@ -207,16 +148,8 @@ static void start_hq(fix *f) {
            f->hq_port, f->dir, f->broker.port, f->dir, tokens, f->dir, f->broker.port);
   fwt_write(f->conf, text, 0644);
   hq_ok(f, NULL, 0, (const char *const[]){"ca-init", "test fleet CA", NULL});
-  const char *argv[] = {"/bin/sh", "-c", "exec \"$0\" --config \"$1\" 2>>\"$2\"", f->hq_bin, f->conf, f->log, NULL};
-  f->hq_pid = fwt_spawn(argv, NULL);
-  for (;;) {
-    resp r = http(f, NULL, "GET", "/healthz", NULL, NULL, true);
-    bool up = r.status == 200 && strstr(r.body, "\"mqtt_connected\":true");
-    free(r.head);
-    if (up) return;
-    if (test_now_ms() > deadline) fail_msg("hq did not come up (log %s)", f->log);
-    pump(f);
-  }
+  f->hq_pid = hqt_spawn(f->hq_bin, f->conf, f->log);
+  if (hqt_wait_up(f->hq_port, NULL, deadline, pump, f) != 0) fail_msg("hq did not come up (log %s)", f->log);
 }
 
 /* Register 1.1.0 and roll it out to r0 and r1 at once; wait for both
@@ -226,11 +159,11 @@ static void start_rollout(fix *f) {
   char body[FWT_PATH + 64];
   long long deadline = test_now_ms() + WAIT_MS;
   snprintf(body, sizeof body, "{\"path\":\"%s/srv/b110\"}", f->dir);
-  resp r = http(f, ADMIN_TOKEN, "POST", "/api/v1/firmware", NULL, body, false);
+  hqt_resp r = hqt_http(f->hq_port, ADMIN_TOKEN, "POST", "/api/v1/firmware", NULL, body, false);
   if (r.status != 201) fail_msg("register: %d %s", r.status, r.body);
   free(r.head);
-  r = http(f, ADMIN_TOKEN, "POST", "/api/v1/rollouts", NULL,
-           "{\"version\":\"1.1.0\",\"stores\":[\"r0\",\"r1\"],\"percent_steps\":[100],\"max_failures\":0}", false);
+  r = hqt_http(f->hq_port, ADMIN_TOKEN, "POST", "/api/v1/rollouts", NULL,
+               "{\"version\":\"1.1.0\",\"stores\":[\"r0\",\"r1\"],\"percent_steps\":[100],\"max_failures\":0}", false);
   if (r.status != 201) fail_msg("rollout: %d %s", r.status, r.body);
   free(r.head);
   while (seen_of(f->offers, "r0")->n == 0 || seen_of(f->offers, "r1")->n == 0) {
@@ -334,7 +267,7 @@ static void provision(fix *f, const char *serial, const char *store) {
 static void download(fix *f, const char *store, int status, const char *says) {
   const char *path = strstr(seen_of(f->offers, store)->url, "/api/v1/");
   assert_non_null(path);
-  resp r = http(f, NULL, "GET", path, NULL, NULL, false);
+  hqt_resp r = hqt_http(f->hq_port, NULL, "GET", path, NULL, NULL, false);
   if (r.status != status || (says && !strstr(r.body, says)))
     fail_msg("%s: %d %s, expected %d with '%s'", store, r.status, r.status >= 300 ? r.body : "", status,
              says ? says : "");
@@ -355,8 +288,8 @@ static void test_revoked_box_loses_download(void **state) {
   provision(f, "BOX-R", "r0");
 
   download(f, "r0", 200, NULL); /* certified */
-  resp r = http(f, NULL, "GET", strstr(seen_of(f->offers, "r0")->url, "/api/v1/"), "Range: bytes=100-\r\n", NULL,
-                false);
+  hqt_resp r = hqt_http(f->hq_port, NULL, "GET", strstr(seen_of(f->offers, "r0")->url, "/api/v1/"),
+                        "Range: bytes=100-\r\n", NULL, false);
   assert_int_equal(r.status, 206);
   assert_int_equal(r.body_len, f->tar_len - 100);
   assert_memory_equal(r.body, f->tar + 100, f->tar_len - 100);
