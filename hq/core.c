@@ -21,7 +21,27 @@
  *      above the log, the stores row's down_seq and down_acked (a store that
  *      holds more than HQ, after HQ was restored from a backup).
  *   C3 the HLC never goes backwards: meta 'hlc' is written in every commit.
+ *
+ * WAL checkpoints never run on the loop thread (a stall for HTTP and MQTT):
+ * the writer's auto-checkpoint is off and a helper thread with its own
+ * connection does them:
+ *
+ *   commit (loop) --wal hook: WAL >= wal_checkpoint_pages--> want PASSIVE
+ *   hq_core_wal_tick (loop), no commit since the last tick --> want TRUNCATE
+ *   helper: wait for `want` --> sqlite3_wal_checkpoint_v2 --> done/failed++
+ *   hq_core_close: stop, interrupt, join, close its connection; then the
+ *        writer closes (the last connection: SQLite checkpoints and deletes
+ *        the WAL, as before).
+ *
+ *   K1 the helper never blocks the writer for long: PASSIVE takes no lock a
+ *      writer needs; TRUNCATE runs without a busy handler (SQLITE_BUSY while
+ *      the writer or a reader is in the way: tried again at the next idle
+ *      tick) and only when idle, so a writer waits at most for the few
+ *      frames left and one fsync.  A checkpoint is always crash-safe.
+ *   K2 PASSIVE then the writer's restart of a fully backfilled WAL keeps the
+ *      file near wal_checkpoint_pages under load; TRUNCATE empties it idle.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +59,7 @@
 #define DEFAULT_OFFLINE_MS 90000u
 #define DEFAULT_IDEM_KEEP_MS (7u * 24u * 3600u * 1000u)
 #define PRUNE_EVERY_MS (3600u * 1000u)
+#define DEFAULT_CKPT_PAGES 10000
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -414,6 +435,133 @@ int hq_core_commit(hq_core *c, hq_err *err) {
   return HQ_OK;
 }
 
+/* ---- WAL checkpoints (the helper thread; K1, K2 at the top) -------------------------- */
+
+static const char *ckpt_mode_name(int mode) {
+  return mode == SQLITE_CHECKPOINT_TRUNCATE ? "truncate" : "passive";
+}
+
+/* Loop thread: ask for a checkpoint (the stronger mode wins if one waits). */
+static void ckpt_want(hq__ckpt *k, int mode) {
+  pthread_mutex_lock(&k->lock);
+  if (mode > k->want) k->want = mode;
+  pthread_cond_broadcast(&k->cond);
+  pthread_mutex_unlock(&k->lock);
+}
+
+/* After every commit that wrote the WAL, with its size in frames. */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames) {
+  hq_core *c = ctx;
+  (void)db;
+  (void)name;
+  c->ck.dirty = true;
+  if (frames >= c->ck.pages) ckpt_want(&c->ck, SQLITE_CHECKPOINT_PASSIVE);
+  return SQLITE_OK;
+}
+
+void hq_core_wal_tick(hq_core *c) {
+  bool idle = !c->in_txn && c->stats.commits == c->ck.commits_seen;
+  c->ck.commits_seen = c->stats.commits;
+  if (!idle || !c->ck.dirty || !c->ck.running) return;
+  c->ck.dirty = false;
+  ckpt_want(&c->ck, SQLITE_CHECKPOINT_TRUNCATE);
+}
+
+static void *ckpt_main(void *arg) {
+  hq_core *c = arg;
+  hq__ckpt *k = &c->ck;
+  pthread_mutex_lock(&k->lock);
+  while (!k->stop) {
+    if (k->want < 0) {
+      pthread_cond_wait(&k->cond, &k->lock);
+      continue;
+    }
+    int mode = k->want, log = -1, moved = -1;
+    k->want = -1;
+    pthread_mutex_unlock(&k->lock);
+    int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, mode, &log, &moved);
+    bool failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
+    pthread_mutex_lock(&k->lock);
+    if (failed) k->failed++;
+    else k->done++;
+    pthread_cond_broadcast(&k->cond);
+    if (failed && !(rc == SQLITE_INTERRUPT && k->stop)) /* stopping: not an error */
+      hq__logf(c, RT_LOG_ERROR, "wal checkpoint failed", "mode=%s rc=%d err=\"%s\"",
+               ckpt_mode_name(mode), rc, sqlite3_errmsg(k->db));
+    else if (!failed)
+      hq__logf(c, RT_LOG_DEBUG, "wal checkpoint", "mode=%s busy=%d frames=%d moved=%d",
+               ckpt_mode_name(mode), rc == SQLITE_BUSY, log, moved);
+  }
+  pthread_mutex_unlock(&k->lock);
+  return NULL;
+}
+
+/* Lock and condition (monotonic clock: hq__ckpt_wait); nothing runs yet. */
+static void ckpt_init(hq__ckpt *k) {
+  pthread_condattr_t ca;
+  pthread_mutex_init(&k->lock, NULL);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&k->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  k->want = -1;
+}
+
+/* The helper's connection and thread; the writer's own checkpoints off.
+ * On failure nothing runs (hq_core_close tidies what was set up). */
+static int ckpt_start(hq_core *c, hq_err *err) {
+  hq__ckpt *k = &c->ck;
+  k->pages = c->o.wal_checkpoint_pages > 0 ? c->o.wal_checkpoint_pages : DEFAULT_CKPT_PAGES;
+  int rc = sqlite3_open_v2(c->o.db_path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(k->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return hq_err_set(err, HQ_EDB, "open: checkpoint connection: %s",
+                      k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc));
+  rc = rt_db_exec(&c->db, "PRAGMA wal_autocheckpoint=0");
+  if (rc != SQLITE_OK) return hq__dberr(c, rc, "open: wal_autocheckpoint", err);
+  if (pthread_create(&k->th, NULL, ckpt_main, c) != 0)
+    return hq_err_set(err, HQ_ENOMEM, "open: cannot start the checkpoint thread");
+  k->running = true;
+  sqlite3_wal_hook(c->db.h, wal_hook, c); /* after the pragma: it installs its own hook */
+  return HQ_OK;
+}
+
+/* Before the writer's connection closes (the top's diagram). */
+static void ckpt_stop(hq_core *c) {
+  hq__ckpt *k = &c->ck;
+  if (c->db.h) sqlite3_wal_hook(c->db.h, NULL, NULL);
+  if (k->running) {
+    pthread_mutex_lock(&k->lock);
+    k->stop = true;
+    pthread_cond_broadcast(&k->cond);
+    pthread_mutex_unlock(&k->lock);
+    sqlite3_interrupt(k->db); /* a long PASSIVE stops at its next page */
+    pthread_join(k->th, NULL);
+    k->running = false;
+  }
+  sqlite3_close(k->db);
+  k->db = NULL;
+}
+
+int hq__ckpt_wait(hq_core *c, uint64_t n, int timeout_ms) {
+  hq__ckpt *k = &c->ck;
+  struct timespec until;
+  int rc = 0;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += timeout_ms / 1000;
+  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&k->lock);
+  while (k->done + k->failed < n && rc != ETIMEDOUT)
+    rc = pthread_cond_timedwait(&k->cond, &k->lock, &until);
+  rc = k->done + k->failed >= n ? 0 : -1;
+  pthread_mutex_unlock(&k->lock);
+  return rc;
+}
+
 /* ---- open / close --------------------------------------------------------------------- */
 
 static int meta_get(hq_core *c, const char *key, int64_t *out, bool *found, hq_err *err) {
@@ -443,13 +591,13 @@ static int startup(hq_core *c, hq_err *err) {
 
 /* HQ is a server, not the box (docs/performance.md, bench_repl_ingest):
  * a 64 MiB page cache keeps big ingest transactions from spilling mid-way;
- * checkpointing every ~40 MiB of WAL instead of every commit took 7% + 7%
- * of ingest time; and each message's SAVEPOINT journal (the pages it
- * changes, bounded by one batch) stays in memory instead of spilling to a
- * temp file past 64 KiB: half of ingest's write() calls went there. */
+ * and each message's SAVEPOINT journal (the pages it changes, bounded by
+ * one batch) stays in memory instead of spilling to a temp file past
+ * 64 KiB: half of ingest's write() calls went there.  Checkpoints: every
+ * ~40 MiB of WAL instead of every commit took 7% + 7% of ingest time, and
+ * the helper thread (ckpt_start) takes the rest off the loop. */
 static const char *const server_pragmas[] = {
     "PRAGMA cache_size=-65536",
-    "PRAGMA wal_autocheckpoint=10000",
     "PRAGMA temp_store=MEMORY",
 };
 
@@ -468,6 +616,7 @@ int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err) {
   if (!opts || !opts->db_path) return hq_err_set(err, HQ_ECONFIG, "core: db_path is required");
   hq_core *c = calloc(1, sizeof *c);
   if (!c) return hq_err_set(err, HQ_ENOMEM, "core: out of memory");
+  ckpt_init(&c->ck);
   c->o = *opts;
   defaults(&c->o);
   proto_buf_init(&c->json);
@@ -480,6 +629,7 @@ int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err) {
     if (rt_db_exec(&c->db, server_pragmas[i]) != SQLITE_OK)
       rc = hq_err_set(err, HQ_EDB, "open: %s refused: %s", server_pragmas[i], sqlite3_errmsg(c->db.h));
   if (rc == HQ_OK) rc = startup(c, err);
+  if (rc == HQ_OK) rc = ckpt_start(c, err);
   if (rc != HQ_OK) {
     hq_core_close(c);
     return rc;
@@ -493,6 +643,7 @@ int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err) {
 void hq_core_close(hq_core *c) {
   if (!c) return;
   hq_core_rollback(c);
+  ckpt_stop(c);
   rt_db_close(&c->db);
   for (size_t i = 0; i < c->n_stores; i++) {
     proto_vv_close(&c->stores[i]->vv);
@@ -506,6 +657,8 @@ void hq_core_close(hq_core *c) {
   proto_buf_close(&c->json);
   proto_buf_close(&c->pack);
   proto_buf_close(&c->out);
+  pthread_cond_destroy(&c->ck.cond);
+  pthread_mutex_destroy(&c->ck.lock);
   free(c);
 }
 
@@ -515,6 +668,10 @@ int hq_core_stats_get(hq_core *c, hq_core_stats *out, hq_err *err) {
   sqlite3_stmt *st = NULL;
   int64_t conflicts = 0;
   *out = c->stats;
+  pthread_mutex_lock(&c->ck.lock);
+  out->wal_checkpoints = c->ck.done;
+  out->wal_checkpoints_failed = c->ck.failed;
+  pthread_mutex_unlock(&c->ck.lock);
   out->stores_online = out->down_unacked = 0;
   out->stores_known = c->n_stores;
   for (size_t i = 0; i < c->n_stores; i++) {

@@ -5,7 +5,8 @@
  *
  * No network code: the core is handed MQTT messages (hq_ingest) and hands
  * back what it must publish through opts.publish, so unit tests drive it
- * directly.  Single-threaded: call everything from the event loop.
+ * directly.  Single-threaded: call everything from the event loop (the
+ * core's one helper thread only checkpoints the WAL, on its own connection).
  *
  * Transactions: a caller opens one with hq_core_begin(), runs any number of
  * ingests or commands (each in its own SAVEPOINT, so a refused one leaves no
@@ -38,6 +39,8 @@ typedef struct hq_core_opts {
   int64_t tz_offset_min;           /* stores' local time = UTC + this (opening hours) */
   int pickup_digits;               /* pickup code length, 4..6 */
   bool route_online_only;          /* route only to stores that are online */
+  int wal_checkpoint_pages;        /* WAL pages that wake the checkpoint helper
+                                      (0: 10000, ~40 MiB) */
   const rt_log *log;               /* may be NULL: no logging */
   /* Wall clock in ms; NULL = proto_wall_ms.  Tests inject their own. */
   uint64_t (*clock_ms)(void *ctx);
@@ -82,6 +85,11 @@ void hq_core_disconnected(hq_core *c);
 /* Timers: retransmit unacked HQ events, mark silent stores offline, prune
  * old idempotency keys.  Runs its own transaction if it writes. */
 void hq_core_tick(hq_core *c);
+/* WAL housekeeping, from the same timer: when no commit happened since the
+ * previous call and the WAL was written since it was last truncated, the
+ * checkpoint helper TRUNCATEs it (PASSIVE checkpoints run by themselves
+ * whenever a commit leaves the WAL past wal_checkpoint_pages). */
+void hq_core_wal_tick(hq_core *c);
 
 /* ---- figures --------------------------------------------------------------------- */
 typedef struct hq_core_stats {
@@ -96,6 +104,7 @@ typedef struct hq_core_stats {
   uint64_t stores_known, stores_online, down_unacked;
   uint64_t open_by_status[PROTO_MS__COUNT];
   uint64_t conflicts;
+  uint64_t wal_checkpoints, wal_checkpoints_failed; /* by the helper thread */
 } hq_core_stats;
 /* Counters plus figures read from the database (stores, open orders). */
 int hq_core_stats_get(hq_core *c, hq_core_stats *out, hq_err *err);

@@ -6,6 +6,8 @@
 #ifndef HQ_CORE_INT_H
 #define HQ_CORE_INT_H
 
+#include <pthread.h>
+
 #include "core.h"
 #include "db.h"
 
@@ -63,6 +65,22 @@ typedef struct hq__wb {
   size_t n_orders, n_stock;        /* slots in use, each maybe unwritten */
 } hq__wb;
 
+/* WAL checkpoints on a helper thread (diagram in core.c).  `lock` guards
+ * want, stop and the counters; the helper alone uses db. */
+typedef struct hq__ckpt {
+  sqlite3 *db;                     /* the helper's own connection */
+  pthread_t th;
+  bool running;                    /* th started (joined by hq_core_close) */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;             /* work for the helper; results for waiters */
+  int want;                        /* SQLITE_CHECKPOINT_* asked for, -1 none */
+  bool stop;
+  uint64_t done, failed;           /* checkpoints run (BUSY counts as done) */
+  int pages;                       /* loop thread: the WAL size that asks for one */
+  bool dirty;                      /* loop thread: WAL written since the last TRUNCATE */
+  uint64_t commits_seen;           /* loop thread: stats.commits at the last wal tick */
+} hq__ckpt;
+
 /* Values restored when a savepoint is rolled back. */
 typedef struct hq__mark {
   size_t n_applied;
@@ -88,6 +106,7 @@ struct hq_core {
   bool mqtt_down;                  /* hq_core_disconnected: no offline marking */
   uint64_t connected_ms;           /* when the MQTT session last came up */
   hq_core_stats stats;
+  hq__ckpt ck;                     /* core.c: the checkpoint helper */
 };
 
 /* ---- core.c ------------------------------------------------------------------ */
@@ -116,6 +135,9 @@ int hq__cmd_begin(hq_core *c, hq_err *err);
 int hq__cmd_end(hq_core *c, int rc, hq_err *err);
 /* Publish through opts.publish; counts failures. */
 int hq__publish(hq_core *c, const char *topic, const proto_buf *b);
+/* Wait (at most timeout_ms) until the helper has finished n checkpoints in
+ * all (done + failed); 0 then, -1 on timeout.  For tests. */
+int hq__ckpt_wait(hq_core *c, uint64_t n, int timeout_ms);
 
 /* ---- apply.c ----------------------------------------------------------------- */
 /* Store ev in the log and merge it into its store's state.  *dup: already

@@ -94,6 +94,8 @@ STAT(replayed, orders_replayed)
 STAT(stores, stores_known)
 STAT(online, stores_online)
 STAT(conflicts, conflicts)
+STAT(wal_checkpoints, wal_checkpoints)
+STAT(wal_checkpoints_failed, wal_checkpoints_failed)
 COUNTER(mqtt_connected, mqtt_connected)
 COUNTER(http_requests, http_requests)
 COUNTER(http_errors, http_errors)
@@ -120,6 +122,8 @@ static const rt_prom_metric rows[] = {
     {"hq_conflicts", "gauge", "Orders cancelled and handed off, not yet resolved.", conflicts},
     {"hq_stores", "gauge", "Stores known.", stores},
     {"hq_stores_online", "gauge", "Stores online (status, or traffic within offline_after_s).", online},
+    {"hq_wal_checkpoints_total", "counter", "WAL checkpoints run by the checkpoint thread.", wal_checkpoints},
+    {"hq_wal_checkpoints_failed_total", "counter", "WAL checkpoints that failed (logged; retried).", wal_checkpoints_failed},
     {"hq_mqtt_connected", "gauge", "1 while HQ's MQTT session is up.", mqtt_connected},
     {"hq_http_requests_total", "counter", "HTTP requests.", http_requests},
     {"hq_http_errors_total", "counter", "HTTP requests answered with an error.", http_errors},

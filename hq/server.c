@@ -106,6 +106,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul) {
   hq_server *s = lws_container_of(sul, hq_server, sul_tick);
   commit(s, "tick");
   hq_core_tick(s->core);
+  hq_core_wal_tick(s->core); /* idle: the helper truncates the WAL */
   hq_prov_tick(s);
   hq_fw_tick(s);
   lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb, (lws_usec_t)s->cfg->tick_ms * LWS_US_PER_MS);

@@ -11,8 +11,10 @@
 //   (b) baseline: the same rows, in the same order, inserted by repl_load
 //       raw into a fresh file in hq's own temp dir (same disk) laid out as
 //       hq's log (events table, UNIQUE(origin, seq), INSERT OR IGNORE, WAL,
-//       synchronous=FULL) with hq's connection settings (64 MiB page cache,
-//       checkpoint every 10,000 pages: hq/core.c), committing every N rows
+//       synchronous=FULL) with hq's page cache (64 MiB) and a WAL
+//       checkpoint every 10,000 pages, run inline by SQLite (hq runs its
+//       checkpoints at the same threshold on a helper thread, hq/core.c;
+//       a single-threaded raw program has no such thread), committing every N rows
 //       where N = the events per commit hq achieved in the run just before
 //       (same transaction size).
 //   (b') the same with SQLite's default settings (the baseline of the
