@@ -16,6 +16,8 @@
  * the token, which is never logged, and is the client whose idempotency
  * keys an order carries.  Every token is compared in constant time, so the
  * answer's timing says nothing about how much of a guess was right.
+ * SIGHUP loads the file again into a fresh hq_tokens, swapped in only
+ * when it loads cleanly (hq_server_reload_tokens, server.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -240,6 +242,6 @@ int hq_tokens_command(const hq_config *c, int argc, char **argv) {
   fputs(line, stdout); /* the only copy: append it to api_tokens_file */
   memset(line, 0, sizeof line);
   fprintf(stderr, "hq api-token: append the line above to api_tokens_file (keep the file 0600) "
-                  "and restart hq; the token is not kept anywhere else\n");
+                  "and send hq SIGHUP (kill -HUP) to load it; the token is not kept anywhere else\n");
   return 0;
 }

@@ -216,9 +216,11 @@ static int request(hq_server *s, struct lws *wsi, pss *p) {
                  : fail(s, wsi, p, HQ_ENOTFOUND, "no such endpoint");
   header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
   hq_err_clear(&err);
-  r->who = "";
-  if (p->route->scope && hq_tokens_check(&s->tokens, auth, p->route->scope, &r->who, &err) != HQ_OK)
+  const char *who = "";
+  r->who[0] = '\0';
+  if (p->route->scope && hq_tokens_check(&s->tokens, auth, p->route->scope, &who, &err) != HQ_OK)
     return respond_error(s, wsi, p, &err);
+  snprintf(r->who, sizeof r->who, "%s", who); /* a body may arrive after a reload */
   if (lws_hdr_custom_copy(wsi, r->idem_key, sizeof r->idem_key, "idempotency-key:", 16) < 0)
     r->idem_key[0] = '\0';
   header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, clen, sizeof clen);

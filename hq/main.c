@@ -14,11 +14,13 @@
  * and the dashboard's files needs a token): that is a configuration error.
  *
  * Exit status: 0 clean (also after SIGTERM/SIGINT), 1 runtime failure,
- * 2 bad usage or configuration.
+ * 2 bad usage or configuration.  SIGHUP reloads api_tokens_file (the loop
+ * does it, hq_server_run; a bad file keeps the old tokens).
  *
- * The two file-scope variables below are the program's only global state:
- * a signal handler cannot be given a context.  It sets the flag and wakes
- * the loop with lws_cancel_service(), which only writes to lws's event pipe.
+ * The three file-scope variables below are the program's only global
+ * state: a signal handler cannot be given a context.  It sets a flag and
+ * wakes the loop with lws_cancel_service(), which only writes to lws's
+ * event pipe.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -35,11 +37,12 @@
 #endif
 
 static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_reload_tokens;
 static struct lws_context *volatile g_lws;
 
 static void on_signal(int sig) {
-  (void)sig;
-  g_stop = 1;
+  if (sig == SIGHUP) g_reload_tokens = 1;
+  else g_stop = 1;
   if (g_lws) lws_cancel_service(g_lws);
 }
 
@@ -76,6 +79,8 @@ static void usage(FILE *out) {
           "/healthz on http_addr:http_port.  SIGTERM/SIGINT commit and exit 0.\n"
           "Every endpoint but /healthz and the dashboard's files needs a bearer token\n"
           "from api_tokens_file (`hq api-token` makes one); hq does not start without it.\n"
+          "SIGHUP reloads api_tokens_file (add or revoke tokens without a restart); a\n"
+          "bad or empty file is logged with its line and the old tokens stay.\n"
           "\n"
           "Config file: `key = value` lines, `#` comments.  Keys:\n\n");
   hq_config_print_keys(out);
@@ -98,8 +103,9 @@ static int serve(const hq_config *cfg, const rt_log *lg) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  hq_server_run(srv, &g_stop);
+  hq_server_run(srv, &g_stop, &g_reload_tokens);
   rt_logf(lg, RT_LOG_INFO, "shutting down", NULL);
   g_lws = NULL;
   hq_server_destroy(srv);

@@ -141,7 +141,9 @@ int hq__fw_authorize(hq_server *s, hq_fw *fw, hq_req *r, const char *version, hq
       lws_hdr_copy(r->wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
     auth[0] = '\0';
   if (auth[0] || !has_sig) {
-    rc = hq_tokens_check(&s->tokens, auth[0] ? auth : NULL, HQ_SCOPE(READ) | HQ_SCOPE(ADMIN), &r->who, err);
+    const char *who = "";
+    rc = hq_tokens_check(&s->tokens, auth[0] ? auth : NULL, HQ_SCOPE(READ) | HQ_SCOPE(ADMIN), &who, err);
+    snprintf(r->who, sizeof r->who, "%s", who);
     if (rc == HQ_EUNAUTH && !auth[0])
       hq_err_set(err, rc, "a signed URL (?store=&exp=&sig=, from the offer) or Authorization: Bearer "
                           "<token> with the read or admin scope is required");

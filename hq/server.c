@@ -1,5 +1,6 @@
 /* server.c - the one event loop (diagram in server.h): lws context, the
- * MQTT hand-over, the tick timer, start-up and shutdown.
+ * MQTT hand-over, the tick timer, the tokens reload (SIGHUP), start-up and
+ * shutdown.
  *
  * MQTT batching: every message queued by the client thread is handled in
  * one drain, all inside one transaction (commit every ingest_max_msgs
@@ -209,9 +210,35 @@ int hq_server_create(hq_server **out, const hq_config *cfg, const rt_log *lg, hq
 
 struct lws_context *hq_server_lws(hq_server *s) { return s->ctx; }
 
-void hq_server_run(hq_server *s, volatile sig_atomic_t *stop) {
-  while (!*stop)
+/* Each lws_service() is one poll and its callbacks, so the reload lands
+ * between callbacks; the signal's lws_cancel_service() ends the poll. */
+void hq_server_run(hq_server *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload_tokens) {
+  while (!*stop) {
+    if (*reload_tokens) {
+      *reload_tokens = 0; /* first: a SIGHUP during the reload reloads again */
+      hq_server_reload_tokens(s);
+    }
     if (lws_service(s->ctx, 0) < 0) break;
+  }
+}
+
+int hq_server_reload_tokens(hq_server *s) {
+  hq_tokens fresh;
+  hq_err err;
+  char esc[300];
+  hq_err_clear(&err);
+  int rc = hq_tokens_load(&fresh, s->cfg->api_tokens_file, &err);
+  if (rc != HQ_OK) { /* err names file:line and why, never a token */
+    rt_logf(s->log, RT_LOG_ERROR, "api tokens not reloaded: the old ones stay", "tokens=%zu code=%s err=\"%s\"",
+            s->tokens.n, hq_err_wire(err.code), rt_log_esc(esc, sizeof esc, err.msg));
+    return rc;
+  }
+  size_t was = s->tokens.n;
+  hq_tokens_free(&s->tokens); /* wiped; requests hold copies of names only */
+  s->tokens = fresh;
+  rt_logf(s->log, RT_LOG_INFO, "api tokens reloaded", "file=%s tokens=%zu was=%zu", s->cfg->api_tokens_file,
+          s->tokens.n, was);
+  return HQ_OK;
 }
 
 void hq_server_destroy(hq_server *s) {

@@ -8,7 +8,9 @@
  *                ├─ EVENT_WAIT_CANCELLED: rt_mqtt_drain -> hq_ingest per
  *                │        message, one transaction for the whole drain
  *                │        (commit every ingest_max_msgs), then acks
- *                └─ sul_tick (tick_ms): hq_core_tick (retransmits, offline)
+ *                ├─ sul_tick (tick_ms): hq_core_tick (retransmits, offline)
+ *                └─ between two lws_service() calls, after SIGHUP:
+ *                         hq_server_reload_tokens (swap in a clean file)
  *
  * Everything runs on this one thread; the MQTT thread only queues and wakes
  * the loop with lws_cancel_service().
@@ -102,7 +104,8 @@ typedef struct hq_req {
   const char *body;                /* NUL-terminated; "" when none */
   size_t body_len;
   char idem_key[HQ_IDEM_MAX];      /* Idempotency-Key header, "" if absent */
-  const char *who;                 /* the token's name, "" on a public route */
+  char who[HQ_TOKEN_NAME_MAX];     /* the token's name, "" on a public route; a copy,
+                                    * since a reload frees the tokens mid-request */
   /* the answer */
   unsigned status;
   const char *ctype;               /* NULL: application/json */
@@ -166,7 +169,13 @@ struct hq_server {
 
 int hq_server_create(hq_server **out, const hq_config *cfg, const rt_log *lg, hq_err *err);
 struct lws_context *hq_server_lws(hq_server *s);
-void hq_server_run(hq_server *s, volatile sig_atomic_t *stop);
+/* Serve until *stop; when *reload_tokens is set (SIGHUP), clear it and
+ * hq_server_reload_tokens between two callbacks. */
+void hq_server_run(hq_server *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload_tokens);
+/* Load api_tokens_file afresh and swap it in only if it loads cleanly:
+ * HQ_OK and "api tokens reloaded" with the count, else the error (logged
+ * with file:line, never a token) and the old tokens stay. */
+int hq_server_reload_tokens(hq_server *s);
 /* Commit what is open, stop MQTT, close everything. */
 void hq_server_destroy(hq_server *s);
 

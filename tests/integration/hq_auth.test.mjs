@@ -8,13 +8,17 @@
 //     scope, 200 with read), /healthz is open and tells nothing but
 //     liveness; every API path is 401 without a token; the dashboard's
 //     files load without one and no other file is served;
-//   - `hq api-token` prints a line that hq loads, with the scopes asked for.
+//   - `hq api-token` prints a line that hq loads, with the scopes asked for;
+//   - SIGHUP reloads the file: a token added works, one removed is 401, a
+//     request whose headers came before the reload still runs, and a bad
+//     file is logged with its line while the old tokens stay.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { Broker, HqProcess, hqBin, hqSkipReason, makeToken } from './lib/hq.mjs';
+import { Broker, HqProcess, hqBin, hqSkipReason, makeToken, tokenLine, waitUntil } from './lib/hq.mjs';
 import { DEFAULT_TIMEOUT, withTimeout } from './lib/storenode.mjs';
 
 const SKIP = hqSkipReason();
@@ -194,6 +198,83 @@ test('hq api-token prints a line that hq loads with its scopes', { skip: SKIP },
     assert.equal((await h.http('PUT', '/api/v1/stores/s-1', { paused: true }, as(tok))).status, 403);
     assert.equal((await h.http('GET', '/metrics', undefined, as(null))).status, 401);
     assert.ok(h.log.some((l) => /msg="listening".* tokens=1/.test(l)));
+  } finally {
+    await h.cleanup();
+  }
+});
+
+// hq_http_requests_total: every request counts when its headers are in.
+async function requestsSeen(h, tok) {
+  const r = await h.http('GET', '/metrics', undefined, as(tok));
+  assert.equal(r.status, 200, r.text);
+  return Number(/^hq_http_requests_total (\d+)$/m.exec(r.text)[1]);
+}
+
+// A POST on a raw socket: headers now, the body when send() is called;
+// .answer resolves to the status line's code once hq closes.
+function slowPost(port, p, tok, body) {
+  const sock = net.connect({ port, host: '127.0.0.1' });
+  let text = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (d) => { text += d; });
+  const answer = new Promise((resolve, reject) => {
+    sock.on('error', reject);
+    sock.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]), text }));
+  });
+  sock.write(`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tok.token}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
+  return { answer, send: () => sock.write(body) };
+}
+
+test('SIGHUP reloads the tokens file: add and revoke without a restart, a bad file keeps the old tokens', { skip: SKIP }, async () => {
+  const A = makeToken('alpha', 'orders,read');
+  const B = makeToken('beta', 'read');
+  const h = await new HqProcess({ brokerPort: broker.port, tokens: [A] }).start();
+  // Write the file, SIGHUP, and wait for the line saying how it went.
+  const reload = async (text, want) => {
+    const from = h.log.length;
+    fs.writeFileSync(h.tokensPath, text);
+    h.proc.kill('SIGHUP');
+    return h.waitLog(want, DEFAULT_TIMEOUT, true, from);
+  };
+  const status = async (t) => (await h.http('GET', '/metrics', undefined, as(t))).status;
+  try {
+    assert.equal(await status(B), 401);
+    let line = await reload(`${tokenLine(A)}\n${tokenLine(B)}\n`, /msg="api tokens reloaded"/);
+    assert.match(line, /tokens=2 was=1/);
+    assert.deepEqual([await status(B), await status(A)], [200, 200]);
+
+    // An order whose headers (token A) are in when A is revoked: it was
+    // authorised, so it runs: {} is refused for its content (422), not 401.
+    const before = await requestsSeen(h, A);
+    const post = slowPost(h.port, '/api/v1/orders', A, '{}');
+    await waitUntil(async () => (await requestsSeen(h, B)) >= before + 2, 'the slow POST\'s headers at hq');
+    line = await reload(`# alpha revoked\n${tokenLine(B)}\n`, /msg="api tokens reloaded"/);
+    assert.match(line, /tokens=1 was=2/);
+    post.send();
+    const late = await withTimeout(post.answer, DEFAULT_TIMEOUT, 'the slow POST\'s answer');
+    assert.equal(late.status, 422, late.text);
+    assert.match(late.text, /"field":"idempotency_key"/);
+    assert.deepEqual([await status(A), await status(B)], [401, 200]);
+
+    // A bad line, then a file without tokens: logged with file:line, old tokens kept.
+    line = await reload(`${tokenLine(B)}\n${A.token} fly alpha\n`, /msg="api tokens not reloaded/);
+    assert.match(line, /level=error/);
+    assert.ok(line.includes(`${h.tokensPath}:2: scopes`), line);
+    assert.match(line, /tokens=1 /);
+    assert.deepEqual([await status(B), await status(A)], [200, 401]);
+    line = await reload('# nothing here\n', /msg="api tokens not reloaded/);
+    assert.ok(line.includes(`${h.tokensPath}: no tokens`), line);
+    assert.equal(await status(B), 200);
+    fs.rmSync(h.tokensPath);
+    const from = h.log.length;
+    h.proc.kill('SIGHUP');
+    line = await h.waitLog(/msg="api tokens not reloaded.*cannot open/, DEFAULT_TIMEOUT, true, from);
+    assert.equal(await status(B), 200);
+
+    assert.equal(h.proc.exitCode, null, 'hq keeps running');
+    assert.ok(!h.log.some((l) => l.includes(A.token) || l.includes(B.token)), 'tokens never reach the log');
+    assert.deepEqual(await h.stop(), { code: 0, signal: null });
   } finally {
     await h.cleanup();
   }
