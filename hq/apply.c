@@ -404,6 +404,23 @@ int hq__apply(hq_core *c, const proto_event *ev, bool *dup, hq_err *err) {
   return materialise(c, ev, err);
 }
 
+int hq__merge_logged(hq_core *c, const proto_event *ev, hq_err *err) {
+  hq_err why;
+  hq_err_clear(&why);
+  int rc = materialise(c, ev, &why);
+  if (rc == HQ_OK) {
+    c->stats.events_applied++;
+  } else if (rc == HQ_EINVAL) { /* the proto refused it: the same on every replay */
+    c->stats.events_unmerged++;
+    hq__logf(c, RT_LOG_WARN, "event logged but not merged", "origin=%s seq=%llu err=\"%s\"",
+             ev->origin, (unsigned long long)ev->seq, why.msg);
+    rc = HQ_OK;
+  } else {
+    *err = why;
+  }
+  return rc;
+}
+
 int hq__emit(hq_core *c, hq__store *s, proto_event *ev, hq_err *err) {
   bool dup = false;
   ev->v = PROTO_VERSION;
@@ -420,30 +437,47 @@ int hq__emit(hq_core *c, hq__store *s, proto_event *ev, hq_err *err) {
   return rc;
 }
 
+/* One stored event of either log, for hq__rebuild. */
+static int rebuild_one(void *ctx, int64_t id, const char *json, size_t len) {
+  hq_core *c = ctx;
+  proto_err perr = {0};
+  hq_err *err = &c->rebuild_err;
+  int prc = proto_event_decode(json, len, c->ev, &perr);
+  int rc = prc == PROTO_OK ? materialise(c, c->ev, err)
+                           : hq_err_set(err, HQ_ECORRUPT, "rebuild: stored event: %s", perr.msg);
+  if (rc == HQ_EINVAL) rc = HQ_OK; /* refused by the proto: unmerged, as when it came */
+  if (id > c->log_applied) c->log_applied = id;
+  return rc;
+}
+
 int hq__rebuild(hq_core *c, hq_err *err) {
   static const char wipe[] =
       "DELETE FROM order_items; DELETE FROM orders; DELETE FROM stock; DELETE FROM deltas;"
       "DELETE FROM sku; DELETE FROM settings;";
   sqlite3_stmt *st = NULL;
-  proto_event *ev = malloc(sizeof *ev);
-  int src = ev ? rt_db_exec(&c->db, wipe) : SQLITE_NOMEM;
+  size_t n = 0;
+  int src = rt_db_exec(&c->db, wipe);
   int rc = src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "rebuild", err);
+  hq_err_clear(&c->rebuild_err);
   if (rc == HQ_OK) src = rt_db_bind(&c->db, HQ_Q_EV_ALL, &st, "");
   c->wb.on = true;
+  /* HQ's own events (hq.db), then the boxes' (the store log): the merge
+   * does not care about the order. */
   while (rc == HQ_OK && src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-    proto_err perr = {0};
     const char *json = (const char *)sqlite3_column_text(st, 0);
-    int prc = proto_event_decode(json ? json : "", (size_t)sqlite3_column_bytes(st, 0), ev, &perr);
-    rc = prc == PROTO_OK ? materialise(c, ev, err)
-                         : hq_err_set(err, HQ_ECORRUPT, "rebuild: stored event: %s", perr.msg);
+    rc = rebuild_one(c, 0, json ? json : "", (size_t)sqlite3_column_bytes(st, 0));
     src = SQLITE_OK;
   }
   src = rt_db_end(st, src);
   if (rc == HQ_OK && src != SQLITE_OK) rc = hq__dberr(c, src, "rebuild", err);
+  c->log_applied = 0;
+  do {
+    rc = rc == HQ_OK ? hq__logr_after(&c->logr, c->log_applied, 4096, rebuild_one, c, &n, err) : rc;
+    if (rc != HQ_OK && c->rebuild_err.code) *err = c->rebuild_err;
+  } while (rc == HQ_OK && n > 0);
   if (rc == HQ_OK) rc = hq__wb_flush(c, err);
   hq__wb_drop(c);
   c->wb.on = false;
-  if (rc == HQ_OK) hq__logf(c, RT_LOG_INFO, "state rebuilt from the event log", NULL);
-  free(ev);
+  if (rc == HQ_OK) hq__logf(c, RT_LOG_INFO, "state rebuilt from the event logs", NULL);
   return rc;
 }

@@ -14,6 +14,10 @@ static const rt_cfg_key keys[] = {
                    "address the HTTP API binds to; 0.0.0.0 = every IPv4 interface"),
     RT_CFG_ROW_INT(T, http_port, 0, 65535, "8090", "TCP port of the HTTP API; 0 = any free port (logged)"),
     RT_CFG_ROW_STR(T, db_path, 1, "hq.db", "SQLite database file (created if missing)"),
+    RT_CFG_ROW_STR(T, events_db_path, 0, "",
+                   "the store log: every event the boxes send, a SQLite file of its own written "
+                   "by its own thread; empty = db_path with -events before .db (hq-events.db). "
+                   "Back it up and restore it together with db_path"),
     RT_CFG_ROW_STR(T, mqtt_host, 1, "127.0.0.1", "MQTT broker host"),
     RT_CFG_ROW_INT(T, mqtt_port, 1, 65535, "1883", "MQTT broker port"),
     RT_CFG_ROW_ID(T, mqtt_client_id, "hq", "MQTT client id (the persistent session's name)"),

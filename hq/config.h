@@ -20,6 +20,7 @@ typedef struct hq_config {
   char http_addr[64];
   int64_t http_port;
   char db_path[HQ_CONFIG_PATH_MAX];
+  char events_db_path[HQ_CONFIG_PATH_MAX];
   char mqtt_host[256];
   int64_t mqtt_port;
   char mqtt_client_id[64];

@@ -210,12 +210,13 @@ static int load_origin(hq_core *c, proto_vv *vv, const char *origin, uint64_t *m
   return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "load version vector", err);
 }
 
-/* vv and seqs from the log and the stores row (C2). */
+/* vv and seqs from the logs and the stores row (C2): HQ's own events are
+ * in hq.db, the box's in the store log up to what hq.db merged (L2). */
 static int store_load(hq_core *c, hq__store *s, hq_err *err) {
   uint64_t own_max = 0, box_max = 0;
   int64_t down_seq = 0;
   proto_vv_reset(&s->vv);
-  int rc = load_origin(c, &s->vv, s->id, &box_max, err);
+  int rc = hq__logr_origin(&c->logr, s->id, c->log_committed, &s->vv, &box_max, err);
   if (rc == HQ_OK) rc = load_origin(c, &s->vv, s->origin, &own_max, err);
   if (rc != HQ_OK) return rc;
   sqlite3_stmt *st = NULL;
@@ -310,15 +311,15 @@ int hq_core_begin(hq_core *c, hq_err *err) {
   if (rc != SQLITE_OK) return hq__dberr(c, rc, "begin", err);
   c->in_txn = true;
   c->pending = 0;
-  c->txn_mark = (hq__mark){c->n_applied, c->hlc.last};
+  c->txn_mark = (hq__mark){c->n_applied, c->hlc.last, c->log_applied};
   return HQ_OK;
 }
 
 int hq__sp_begin(hq_core *c, hq__mark *m, hq_err *err) {
   int rc = hq_core_begin(c, err);
   if (rc != HQ_OK) return rc;
-  *m = (hq__mark){c->n_applied, c->hlc.last};
-  rc = rt_db_exec(&c->db, "SAVEPOINT m");
+  *m = (hq__mark){c->n_applied, c->hlc.last, c->log_applied};
+  rc = rt_db_run(&c->db, HQ_Q_SP_BEGIN, "");
   return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "savepoint", err);
 }
 
@@ -329,12 +330,14 @@ static void restore(hq_core *c, const hq__mark *m) {
   }
   c->n_applied = m->n_applied;
   c->hlc.last = m->hlc;
+  c->log_applied = m->log_applied;
 }
 
 /* The whole transaction is gone: forget it; touched stores reload. */
 static void txn_lost(hq_core *c) {
   if (c->db.h && !sqlite3_get_autocommit(c->db.h)) sqlite3_exec(c->db.h, "ROLLBACK", NULL, NULL, NULL);
   c->hlc.last = c->txn_mark.hlc;
+  c->log_applied = c->log_committed;
   hq__wb_drop(c);
   for (size_t i = 0; i < c->n_touched; i++) {
     c->touched[i]->loaded = false;
@@ -348,7 +351,7 @@ static void txn_lost(hq_core *c) {
 
 int hq__sp_end(hq_core *c, const hq__mark *m, int rc, hq_err *err) {
   if (rc == HQ_OK) {
-    int src = rt_db_exec(&c->db, "RELEASE m");
+    int src = rt_db_run(&c->db, HQ_Q_SP_RELEASE, "");
     if (src == SQLITE_OK) {
       c->pending++;
       return HQ_OK;
@@ -397,6 +400,8 @@ static int pre_commit(hq_core *c, hq_err *err) {
     if (rc != SQLITE_OK) return hq__dberr(c, rc, "store replication state", err);
   }
   int rc = rt_db_run(&c->db, HQ_Q_META_SET, "ti", "hlc", (int64_t)c->hlc.last);
+  if (rc == SQLITE_OK && c->log_applied != c->log_committed) /* L1 */
+    rc = rt_db_run(&c->db, HQ_Q_META_SET, "ti", "log_applied", c->log_applied);
   if (rc == SQLITE_OK) rc = rt_db_exec(&c->db, "COMMIT");
   return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "commit", err);
 }
@@ -404,6 +409,7 @@ static int pre_commit(hq_core *c, hq_err *err) {
 /* After COMMIT: acks and HQ's new events (C1). */
 static void post_commit(hq_core *c) {
   size_t n = c->n_touched;
+  c->log_committed = c->log_applied;
   c->n_applied = 0;
   c->n_touched = 0;
   for (size_t i = 0; i < n; i++) {
@@ -569,14 +575,60 @@ static int meta_get(hq_core *c, const char *key, int64_t *out, bool *found, hq_e
   return rc == SQLITE_OK ? HQ_OK : hq__dberr(c, rc, "meta", err);
 }
 
-/* Clock from meta (C3); state rebuilt if its layout changed. */
+/* The boxes' events that hq.db itself held before the store log existed
+ * move there once (meta 'log_split'); hq.db had merged them all. */
+static int log_split(hq_core *c, hq_err *err) {
+  int64_t done = 0, moved = 0, head = 0;
+  bool found = false;
+  int rc = meta_get(c, "log_split", &done, &found, err);
+  if (rc != HQ_OK || found) return rc;
+  int src = rt_db_get_i64(&c->db, HQ_Q_EV_BOX_COUNT, &moved, NULL, "");
+  rc = src == SQLITE_OK ? HQ_OK : hq__dberr(c, src, "store log split", err);
+  if (rc == HQ_OK && moved) rc = hq__log_import(c->log, c->o.db_path, err);
+  if (rc == HQ_OK) rc = hq__log_head(c->log, &head, err);
+  if (rc != HQ_OK) return rc;
+  src = rt_db_exec(&c->db, "BEGIN IMMEDIATE");
+  if (src == SQLITE_OK) src = rt_db_run(&c->db, HQ_Q_EV_BOX_DEL, "");
+  if (src == SQLITE_OK) src = rt_db_run(&c->db, HQ_Q_META_SET, "ti", "log_split", (int64_t)1);
+  if (src == SQLITE_OK && moved) src = rt_db_run(&c->db, HQ_Q_META_SET, "ti", "log_applied", head);
+  if (src == SQLITE_OK) src = rt_db_exec(&c->db, "COMMIT");
+  if (src != SQLITE_OK) {
+    sqlite3_exec(c->db.h, "ROLLBACK", NULL, NULL, NULL);
+    return hq__dberr(c, src, "store log split", err);
+  }
+  if (moved)
+    hq__logf(c, RT_LOG_INFO, "the boxes' events moved from hq.db to the store log",
+             "events=%lld file=%s", (long long)moved, c->events_path);
+  return HQ_OK;
+}
+
+/* log_applied from meta, never past the store log's end (L1). */
+static int log_position(hq_core *c, hq_err *err) {
+  int64_t applied = 0, head = 0;
+  bool found = false;
+  int rc = meta_get(c, "log_applied", &applied, &found, err);
+  if (rc == HQ_OK) rc = hq__logr_head(&c->logr, &head, err);
+  if (rc == HQ_OK && applied > head)
+    return hq_err_set(err, HQ_ECORRUPT,
+                      "hq.db has merged the store log up to row %lld but %s ends at row %lld: "
+                      "not the store log this hq.db was written with (keep and restore both files together)",
+                      (long long)applied, c->events_path, (long long)head);
+  c->log_applied = c->log_committed = applied;
+  return rc;
+}
+
+/* Clock from meta (C3); the store log; state rebuilt if its layout
+ * changed; what a crash left unmerged in the store log merged (L1). */
 static int startup(hq_core *c, hq_err *err) {
   int64_t hlc = 0, layout = 0;
   bool found = false;
   int rc = meta_get(c, "hlc", &hlc, &found, err);
   if (rc != HQ_OK) return rc;
   proto_hlc_init(&c->hlc, (uint64_t)hlc, c->o.max_skew_ms);
-  rc = meta_get(c, "layout", &layout, &found, err);
+  rc = log_split(c, err);
+  if (rc == HQ_OK) rc = hq__logr_open(&c->logr, c->events_path, c->o.busy_timeout_ms, err);
+  if (rc == HQ_OK) rc = log_position(c, err);
+  if (rc == HQ_OK) rc = meta_get(c, "layout", &layout, &found, err);
   if (rc == HQ_OK && (!found || layout != hq__state_layout())) {
     rc = hq_core_begin(c, err);
     if (rc == HQ_OK) rc = hq__rebuild(c, err);
@@ -586,7 +638,34 @@ static int startup(hq_core *c, hq_err *err) {
     }
     rc = rc == HQ_OK ? hq_core_commit(c, err) : (hq_core_rollback(c), rc);
   }
-  return rc == HQ_OK ? registry_load(c, err) : rc;
+  if (rc == HQ_OK) rc = registry_load(c, err);
+  return rc == HQ_OK ? hq__log_catch_up(c, err) : rc;
+}
+
+void hq_core_events_path_for(const char *db_path, const char *events_db_path, char *out,
+                             size_t cap) {
+  size_t n = strlen(db_path);
+  if (events_db_path && events_db_path[0]) snprintf(out, cap, "%s", events_db_path);
+  else if (n > 3 && strcmp(db_path + n - 3, ".db") == 0)
+    snprintf(out, cap, "%.*s-events.db", (int)(n - 3), db_path);
+  else snprintf(out, cap, "%s-events", db_path);
+}
+
+const char *hq_core_events_path(const hq_core *c) { return c->events_path; }
+
+static int open_log(hq_core *c, hq_err *err) {
+  hq__log_opts lo;
+  memset(&lo, 0, sizeof lo);
+  lo.path = c->events_path;
+  lo.max_skew_ms = c->o.max_skew_ms;
+  lo.busy_timeout_ms = c->o.busy_timeout_ms;
+  lo.max_msgs = c->o.log_max_msgs;
+  lo.max_queue = c->o.log_max_queue;
+  lo.clock_ms = c->o.clock_ms;
+  lo.clock_ctx = c->o.ctx;
+  lo.wake = c->o.wake;
+  lo.wake_ctx = c->o.ctx;
+  return hq__log_open(&c->log, &lo, err);
 }
 
 /* HQ is a server, not the box (docs/performance.md, bench_repl_ingest):
@@ -622,14 +701,20 @@ int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err) {
   proto_buf_init(&c->json);
   proto_buf_init(&c->pack);
   proto_buf_init(&c->out);
-  int src = rt_db_open(&c->db, hq__schema(), c->o.db_path, c->o.busy_timeout_ms, msg, sizeof msg);
+  hq_core_events_path_for(c->o.db_path, c->o.events_db_path, c->events_path, sizeof c->events_path);
+  c->o.events_db_path = c->events_path;
+  c->ev = malloc(sizeof *c->ev);
+  int src = c->ev ? rt_db_open(&c->db, hq__schema(), c->o.db_path, c->o.busy_timeout_ms, msg, sizeof msg)
+                  : SQLITE_NOMEM;
   int rc = src == SQLITE_OK ? HQ_OK : hq__db_err(NULL, src, "open", err);
-  if (rc != HQ_OK) hq_err_set(err, rc, "%s", msg);
+  if (rc != HQ_OK) hq_err_set(err, rc, "%s", c->ev ? msg : "core: out of memory");
   for (size_t i = 0; rc == HQ_OK && i < sizeof server_pragmas / sizeof server_pragmas[0]; i++)
     if (rt_db_exec(&c->db, server_pragmas[i]) != SQLITE_OK)
       rc = hq_err_set(err, HQ_EDB, "open: %s refused: %s", server_pragmas[i], sqlite3_errmsg(c->db.h));
+  if (rc == HQ_OK) rc = open_log(c, err);
   if (rc == HQ_OK) rc = startup(c, err);
   if (rc == HQ_OK) rc = ckpt_start(c, err);
+  if (rc == HQ_OK) rc = hq__log_start(c->log, err);
   if (rc != HQ_OK) {
     hq_core_close(c);
     return rc;
@@ -642,9 +727,16 @@ int hq_core_open(hq_core **out, const hq_core_opts *opts, hq_err *err) {
 
 void hq_core_close(hq_core *c) {
   if (!c) return;
+  hq__log_close(c->log); /* first: its thread wakes the loop through opts */
+  for (hq__handoff *h = c->ready, *next; h; h = next) {
+    next = h->next;
+    hq__handoff_free(h);
+  }
+  hq__logr_close(&c->logr);
   hq_core_rollback(c);
   ckpt_stop(c);
   rt_db_close(&c->db);
+  free(c->ev);
   for (size_t i = 0; i < c->n_stores; i++) {
     proto_vv_close(&c->stores[i]->vv);
     free(c->stores[i]);
@@ -672,6 +764,16 @@ int hq_core_stats_get(hq_core *c, hq_core_stats *out, hq_err *err) {
   out->wal_checkpoints = c->ck.done;
   out->wal_checkpoints_failed = c->ck.failed;
   pthread_mutex_unlock(&c->ck.lock);
+  hq__log_stats ls;
+  hq__log_stats_get(c->log, &ls);
+  out->events_duplicate = ls.events_dup;
+  out->events_skewed = ls.events_skewed;
+  out->log_commits = ls.commits;
+  out->log_commit_ns_total = ls.commit_ns_total;
+  out->log_commit_failed = ls.commit_failed;
+  out->log_queued = ls.queued;
+  out->log_applied = c->log_committed;
+  if (hq__logr_head(&c->logr, &out->log_head, err) != HQ_OK) return err->code;
   out->stores_online = out->down_unacked = 0;
   out->stores_known = c->n_stores;
   for (size_t i = 0; i < c->n_stores; i++) {

@@ -1,12 +1,14 @@
-/* hq/core.h - HQ's domain core: the SQLite log of every store's events, the
+/* hq/core.h - HQ's domain core: the SQLite logs of every store's events
+ * (the boxes' in the store log, events_db_path; HQ's own in hq.db), the
  * per-store materialised state (the same proto merge as the boxes), the
  * per-store version vectors, the replication protocol of proto/repl.h, and
  * the commands behind the HTTP API (intake.h, orders.h, stores.h).
  *
- * No network code: the core is handed MQTT messages (hq_ingest) and hands
- * back what it must publish through opts.publish, so unit tests drive it
- * directly.  Single-threaded: call everything from the event loop (the
- * core's one helper thread only checkpoints the WAL, on its own connection).
+ * No network code: the core is handed MQTT messages (hq_core_submit,
+ * hq_ingest) and hands back what it must publish through opts.publish, so
+ * unit tests drive it directly.  Call everything from the event loop; the
+ * core's two threads work on their own connections: the store log's writer
+ * (hq/log.h) and the WAL checkpoint helper.
  *
  * Transactions: a caller opens one with hq_core_begin(), runs any number of
  * ingests or commands (each in its own SAVEPOINT, so a refused one leaves no
@@ -39,6 +41,13 @@ typedef struct hq_core_opts {
   int64_t tz_offset_min;           /* stores' local time = UTC + this (opening hours) */
   int pickup_digits;               /* pickup code length, 4..6 */
   bool route_online_only;          /* route only to stores that are online */
+  const char *events_db_path;      /* the store log (hq/log.h); NULL or "":
+                                      db_path with "-events" before ".db" */
+  size_t log_max_msgs;             /* messages per store log transaction (0: 256) */
+  size_t log_max_queue;            /* messages waiting for the log (0: 100000) */
+  /* The store log has messages merged-ready: call hq_core_poll soon.  Runs
+   * on the log's thread; NULL: nobody is woken (hq_ingest waits itself). */
+  void (*wake)(void *ctx);
   int wal_checkpoint_pages;        /* WAL pages that wake the checkpoint helper
                                       (0: 10000, ~40 MiB) */
   const rt_log *log;               /* may be NULL: no logging */
@@ -75,6 +84,30 @@ size_t hq_core_pending(const hq_core *c);
  * err naming why; the transaction stays usable.  A batch whose event is too
  * far ahead of HQ's clock keeps the events before it (HQ_ECLOCK). */
 int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err);
+/* The program's form (hq/server.c): an events batch is queued for the store
+ * log's thread and this returns at once (HQ_EBUSY when log_max_queue
+ * messages wait: the box resends); its verdict comes from hq_core_poll.
+ * Every other message is handled at once, as hq_ingest does. */
+int hq_core_submit(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err);
+/* Merge at most max batches the store log has logged, in the open
+ * transaction (opened if none; the caller commits, which sends the acks).
+ * Each refused batch (and each kept in part, HQ_ECLOCK) is reported through
+ * refused (may be NULL).  Returns the batches merged. */
+typedef void (*hq_core_refused_fn)(void *ctx, const char *store, size_t bytes, int rc,
+                                   const hq_err *err);
+size_t hq_core_poll(hq_core *c, size_t max, hq_core_refused_fn refused, void *ctx);
+/* Batches submitted and not merged yet?  While they are, a caller may keep
+ * the transaction open for them (fewer commits in a burst). */
+bool hq_core_log_busy(hq_core *c);
+/* Wait at most timeout_ms until every batch submitted so far is logged
+ * (then hq_core_poll merges them all); 0, or -1 on timeout.  Shutdown. */
+int hq_core_log_wait(hq_core *c, int timeout_ms);
+/* The store log's file. */
+const char *hq_core_events_path(const hq_core *c);
+/* The store log's file for these options: events_db_path if set, else
+ * db_path with "-events" before its ".db" (or at its end). */
+void hq_core_events_path_for(const char *db_path, const char *events_db_path, char *out,
+                             size_t cap);
 /* The MQTT session (re)connected: resend every store's unacknowledged HQ
  * events and send each known store a down/hello. */
 void hq_core_connected(hq_core *c);
@@ -105,6 +138,10 @@ typedef struct hq_core_stats {
   uint64_t open_by_status[PROTO_MS__COUNT];
   uint64_t conflicts;
   uint64_t wal_checkpoints, wal_checkpoints_failed; /* by the helper thread */
+  uint64_t events_unmerged;        /* logged, refused by the proto merge */
+  uint64_t log_commits, log_commit_ns_total, log_commit_failed; /* the store log's thread */
+  uint64_t log_queued;             /* batches waiting for the store log */
+  int64_t log_head, log_applied;   /* the log's last row id; the last hq.db merged */
 } hq_core_stats;
 /* Counters plus figures read from the database (stores, open orders). */
 int hq_core_stats_get(hq_core *c, hq_core_stats *out, hq_err *err);

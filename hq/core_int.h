@@ -10,6 +10,8 @@
 
 #include "core.h"
 #include "db.h"
+#include "log.h"
+#include "proto/repl.h"
 
 /* One store as the replication layer sees it.  Loaded lazily (vv and seqs
  * come from the log on first use); pointers are stable (the registry is an
@@ -85,6 +87,7 @@ typedef struct hq__ckpt {
 typedef struct hq__mark {
   size_t n_applied;
   uint64_t hlc;
+  int64_t log_applied;
 } hq__mark;
 
 struct hq_core {
@@ -107,6 +110,18 @@ struct hq_core {
   uint64_t connected_ms;           /* when the MQTT session last came up */
   hq_core_stats stats;
   hq__ckpt ck;                     /* core.c: the checkpoint helper */
+  /* The store log (log.h; diagram in log.c, L1..L4):
+   *   1 .. log_committed .. log_applied .. the log's head
+   *   merged, in hq.db ^   merged in the open transaction ^   logged, to merge */
+  char events_path[4096];
+  hq__log *log;                    /* the writer thread */
+  hq__logr logr;                   /* the loop's reader */
+  int64_t log_applied, log_committed;
+  bool replay_due;                 /* a merge failed: merge from the log itself */
+  hq__handoff *ready, *ready_tail; /* taken from the log thread, not merged yet */
+  uint64_t last_ticket;            /* the newest message submitted */
+  proto_event *ev;                 /* scratch: one decoded event (6 KB) */
+  hq_err rebuild_err;              /* apply.c: a rebuild's failure, from its callback */
 };
 
 /* ---- core.c ------------------------------------------------------------------ */
@@ -139,7 +154,33 @@ int hq__publish(hq_core *c, const char *topic, const proto_buf *b);
  * all (done + failed); 0 then, -1 on timeout.  For tests. */
 int hq__ckpt_wait(hq_core *c, uint64_t n, int timeout_ms);
 
+/* ---- log_merge.c -------------------------------------------------------------- */
+/* Merge one handoff of the log thread (a message, its own savepoint).
+ * Returns the message's verdict (err set): HQ_OK; HQ_ECLOCK (kept, the
+ * rest is resent); a refusal of the log thread; or a merge failure, after
+ * which the transaction is rolled back and replay_due set. */
+int hq__merge_handoff(hq_core *c, const hq__handoff *h, hq_err *err);
+/* Merge at most max handoffs (taking what the log thread has ready),
+ * reporting each message that was not simply fine (and, when report is
+ * given at all, every message) through report.  Catches up from the log
+ * first when replay_due.  Returns the handoffs merged. */
+typedef void (*hq__report_fn)(void *ctx, const hq__handoff *h, int rc, const hq_err *err);
+size_t hq__poll(hq_core *c, size_t max, hq__report_fn report, void *ctx);
+/* Merge the store log's rows after log_applied, committing every chunk;
+ * clears replay_due when it reached the head.  Outside a transaction. */
+int hq__log_catch_up(hq_core *c, hq_err *err);
+/* The ingest checks of a store's message: topic -> its store and kind,
+ * size.  For hq_ingest and hq_core_submit. */
+int hq__ingest_check(const char *topic, size_t len, const void *payload, char store[PROTO_ID_MAX],
+                     proto_repl_kind *kind, hq_err *err);
+/* Mark store s heard from (online) in the open transaction. */
+int hq__seen(hq_core *c, hq__store *s, bool online, hq_err *err);
+
 /* ---- apply.c ----------------------------------------------------------------- */
+/* Merge a store log event into its store's state (no logging: the log
+ * thread did).  A merge the proto refuses is counted and logged, and the
+ * event stays unmerged (as on every replay): HQ_OK. */
+int hq__merge_logged(hq_core *c, const proto_event *ev, hq_err *err);
 /* Store ev in the log and merge it into its store's state.  *dup: already
  * held (nothing changed). */
 int hq__apply(hq_core *c, const proto_event *ev, bool *dup, hq_err *err);

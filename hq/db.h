@@ -12,6 +12,9 @@
 /* X(ID, SQL) */
 #define HQ_SQL_MAP(X)                                                                          \
   X(META_GET, "SELECT value FROM meta WHERE key=?1")                                          \
+  /* one savepoint per message or command (core.c), prepared once */                          \
+  X(SP_BEGIN, "SAVEPOINT m")                                                                   \
+  X(SP_RELEASE, "RELEASE m")                                                                   \
   X(META_SET, "INSERT INTO meta(key,value) VALUES(?1,?2) "                                    \
               "ON CONFLICT(key) DO UPDATE SET value=excluded.value")                          \
   /* the event log */                                                                          \
@@ -22,6 +25,9 @@
   X(EV_RANGE, "SELECT seq,json FROM events WHERE origin=?1 AND seq>?2 AND seq<=?3 "           \
               "ORDER BY seq")                                                                  \
   X(EV_ALL, "SELECT json FROM events ORDER BY id")                                            \
+  /* the boxes' events from before the store log (hq/log.h): moved out once */                  \
+  X(EV_BOX_COUNT, "SELECT COUNT(*) FROM events WHERE origin NOT LIKE 'hq:%'")                   \
+  X(EV_BOX_DEL, "DELETE FROM events WHERE origin NOT LIKE 'hq:%'")                              \
   /* orders */                                                                                 \
   X(ORDER_LOAD, "SELECT state FROM orders WHERE store=?1 AND order_id=?2")                    \
   X(ORDER_SAVE, "INSERT INTO orders(store,order_id,status,kind,open,reserving,conflict,"      \

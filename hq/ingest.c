@@ -1,9 +1,10 @@
 /* ingest.c - what HQ does with each message a store sends (proto/repl.h).
  *
- *   retail/v1/stores/<s>/up/events     batch -> one savepoint: every event
- *        must have store == origin == <s> (a box writes only as itself), its
- *        HLC within max_skew_ms of HQ's clock; INSERT OR IGNORE + merge;
- *        after the commit: down/ack with HQ's contiguous seqs for <s>.
+ *   retail/v1/stores/<s>/up/events     batch -> the store log's thread
+ *        (log.c: every event must have store == origin == <s>, a box writes
+ *        only as itself, and its HLC within max_skew_ms; INSERT OR IGNORE),
+ *        then merged here on the loop (log_merge.c), one savepoint; after
+ *        hq.db's commit: down/ack with HQ's contiguous seqs for <s>.
  *        A wrong store/origin anywhere refuses the whole batch; a skewed
  *        event keeps the events before it (they are acked, it is resent).
  *   .../up/hello      the box's vector: down_acked learns what it holds of
@@ -11,6 +12,10 @@
  *   .../up/ack        the box holds hq:<s> up to c: the window moves on.
  *   .../up/heartbeat  fleet figures into the stores row.
  *   .../up/status     retained "online" / last will "offline".
+ *
+ * hq_core_submit hands events batches to the log thread and returns (the
+ * program's path); hq_ingest waits for the batch to be logged and merges it
+ * before it returns (tests and tools: one call, one verdict).
  *
  * Every message is validated before the store is looked up, so garbage on a
  * topic never registers a store.  A refused message leaves nothing behind
@@ -33,11 +38,10 @@ typedef struct msg {
   char topic_store[PROTO_ID_MAX];
   const char *data;
   size_t len;
-  bool keep;                       /* refused, but keep what was applied */
 } msg;
 
 /* The store's row says it was heard from now. */
-static int seen(hq_core *c, hq__store *s, bool online, hq_err *err) {
+int hq__seen(hq_core *c, hq__store *s, bool online, hq_err *err) {
   uint64_t now = hq__now(c);
   s->last_seen_ms = now;
   s->online = online;
@@ -63,62 +67,6 @@ static void learn_acked(hq_core *c, hq__store *s, const proto_vv *vv) {
   if (s->sent_upto < s->down_acked) s->sent_upto = s->down_acked;
 }
 
-/* ---- events ------------------------------------------------------------------------ */
-
-typedef struct batch_ctx {
-  msg *m;
-  hq__store *s;
-  size_t i;
-  hq_err *err;
-} batch_ctx;
-
-/* Callback results, apart from every proto code. */
-enum { STOP_REFUSE = PROTO__ERR_COUNT + 1, STOP_KEEP };
-
-static int on_event(void *ctx, const proto_event *ev) {
-  batch_ctx *b = ctx;
-  hq_core *c = b->m->c;
-  proto_err perr = {0};
-  bool dup = false;
-  const char *field = strcmp(ev->store, b->m->topic_store) != 0    ? "store"
-                      : strcmp(ev->origin, b->m->topic_store) != 0 ? "origin"
-                                                                    : NULL;
-  if (field) {
-    char where[32];
-    snprintf(where, sizeof where, "events[%zu].%s", b->i, field);
-    wrong_store(b->err, where, field[0] == 's' ? ev->store : ev->origin, b->m->topic_store);
-    return STOP_REFUSE;
-  }
-  b->i++;
-  if (!b->s && !(b->s = hq__store_get(c, ev->store, true, b->err))) return STOP_REFUSE;
-  if (proto_hlc_recv(&c->hlc, hq__now(c), ev->hlc, &perr) != PROTO_OK) {
-    c->stats.events_skewed++;
-    hq_err_set(b->err, HQ_ECLOCK, "%s:%llu: %s", ev->origin, (unsigned long long)ev->seq, perr.msg);
-    return STOP_KEEP;
-  }
-  if (hq__apply(c, ev, &dup, b->err) != HQ_OK) return STOP_REFUSE;
-  if (!dup && hq__journal(c, b->s, false, ev->seq, b->err) != HQ_OK) return STOP_REFUSE;
-  return 0;
-}
-
-static int on_events(msg *m, hq_err *err) {
-  char store[PROTO_ID_MAX] = "";
-  proto_err perr = {0};
-  batch_ctx b = {m, NULL, 0, err};
-  int prc = proto_batch_decode(m->data, m->len, store, on_event, &b, &perr);
-  if (prc == STOP_REFUSE) return err->code ? err->code : hq_err_set(err, HQ_EINVAL, "batch refused");
-  if (prc != PROTO_OK && prc != STOP_KEEP) return hq__err_proto(prc, &perr, err);
-  if (strcmp(store, m->topic_store) != 0) return wrong_store(err, "batch store", store, m->topic_store);
-  if (!b.s && !(b.s = hq__store_get(m->c, store, true, err))) return err->code;
-  b.s->ack_due = true;
-  int rc = seen(m->c, b.s, true, err);
-  if (rc == HQ_OK && prc == STOP_KEEP) {
-    m->keep = true;
-    return HQ_ECLOCK;
-  }
-  return rc;
-}
-
 /* ---- hello and ack -------------------------------------------------------------------- */
 
 static int vv_msg(msg *m, proto_vv *vv, hq__store **s, hq_err *err) {
@@ -128,7 +76,7 @@ static int vv_msg(msg *m, proto_vv *vv, hq__store **s, hq_err *err) {
   if (prc != PROTO_OK) return hq__err_proto(prc, &perr, err);
   if (strcmp(store, m->topic_store) != 0) return wrong_store(err, "store", store, m->topic_store);
   *s = hq__store_get(m->c, store, true, err);
-  return *s ? seen(m->c, *s, true, err) : err->code;
+  return *s ? hq__seen(m->c, *s, true, err) : err->code;
 }
 
 static int on_hello(msg *m, hq_err *err) {
@@ -169,7 +117,7 @@ static int on_heartbeat(msg *m, hq_err *err) {
   if (prc != PROTO_OK) return hq__err_proto(prc, &perr, err);
   if (strcmp(hb.store, m->topic_store) != 0) return wrong_store(err, "store", hb.store, m->topic_store);
   if (!(s = hq__store_get(m->c, hb.store, true, err))) return err->code;
-  int rc = seen(m->c, s, true, err);
+  int rc = hq__seen(m->c, s, true, err);
   if (rc != HQ_OK) return rc;
   int src = rt_db_run(&m->c->db, HQ_Q_STORE_HB, "titiiiiiiiii", s->id, (int64_t)hq__now(m->c),
                       hb.version, (int64_t)hb.uptime_s, (int64_t)hb.outbox_depth,
@@ -198,56 +146,96 @@ static int on_status(msg *m, hq_err *err) {
     return hq_err_set(err, HQ_EINVAL, "status: expected \"online\" or \"offline\"");
   if (!(s = hq__store_get(m->c, m->topic_store, true, err))) return err->code;
   hq__logf(m->c, RT_LOG_INFO, online ? "store online" : "store offline", "store=%s", s->id);
-  return seen(m->c, s, online, err);
+  return hq__seen(m->c, s, online, err);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------- */
 
 typedef struct kind_row {
-  int (*fn)(msg *m, hq_err *err);
+  int (*fn)(msg *m, hq_err *err);  /* NULL: the store log's (events) */
   size_t max_len;
 } kind_row;
 
 static const kind_row kinds[PROTO_REPL__COUNT] = {
     [PROTO_REPL_HELLO] = {on_hello, HELLO_MAX},
-    [PROTO_REPL_EVENTS] = {on_events, PROTO_BATCH_MAX_BYTES},
+    [PROTO_REPL_EVENTS] = {NULL, PROTO_BATCH_MAX_BYTES},
     [PROTO_REPL_ACK] = {on_ack, HELLO_MAX},
     [PROTO_REPL_HEARTBEAT] = {on_heartbeat, HEARTBEAT_MAX},
     [PROTO_REPL_STATUS] = {on_status, STATUS_MAX},
 };
 
-int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err) {
-  msg m = {c, "", payload, len, false};
+int hq__ingest_check(const char *topic, size_t len, const void *payload, char store[PROTO_ID_MAX],
+                     proto_repl_kind *kind, hq_err *err) {
   proto_dir dir;
-  proto_repl_kind kind;
   proto_err perr = {0};
+  if (proto_topic_parse(topic ? topic : "", store, &dir, kind, &perr) != PROTO_OK)
+    return hq_err_set(err, HQ_EINVAL, "%s", perr.msg);
+  if (dir != PROTO_DIR_UP || (unsigned)*kind >= PROTO_REPL__COUNT ||
+      (!kinds[*kind].fn && *kind != PROTO_REPL_EVENTS))
+    return hq_err_set(err, HQ_EINVAL, "topic: not a store's up topic");
+  if (len > kinds[*kind].max_len)
+    return hq_err_set(err, HQ_ETOOBIG, "payload of %zu bytes, limit %zu", len, kinds[*kind].max_len);
+  if (!payload && len) return hq_err_set(err, HQ_EINVAL, "payload missing");
+  return HQ_OK;
+}
+
+/* A message other than events, in its own savepoint. */
+static int ingest_other(hq_core *c, msg *m, proto_repl_kind kind, hq_err *err) {
   hq__mark mark;
-  int rc = HQ_OK;
-  if (proto_topic_parse(topic ? topic : "", m.topic_store, &dir, &kind, &perr) != PROTO_OK)
-    rc = hq_err_set(err, HQ_EINVAL, "%s", perr.msg);
-  else if (dir != PROTO_DIR_UP || (unsigned)kind >= PROTO_REPL__COUNT || !kinds[kind].fn)
-    rc = hq_err_set(err, HQ_EINVAL, "topic: not a store's up topic");
-  else if (len > kinds[kind].max_len)
-    rc = hq_err_set(err, HQ_ETOOBIG, "payload of %zu bytes, limit %zu", len, kinds[kind].max_len);
-  else if (!payload && len)
-    rc = hq_err_set(err, HQ_EINVAL, "payload missing");
-  if (rc == HQ_OK) rc = hq__sp_begin(c, &mark, err);
-  if (rc == HQ_OK) {
-    c->stats.msgs[kind]++;
-    if (!payload) m.data = "";
-    c->wb.on = true;
-    rc = kinds[kind].fn(&m, err);
-    c->wb.on = false;
-    /* The rows held back are written before RELEASE (same transaction as
-     * the events); a refused message forgets them. */
-    int frc = rc == HQ_OK || m.keep ? hq__wb_flush(c, err) : HQ_OK;
-    if (frc != HQ_OK) {
-      rc = frc;
-      m.keep = false;
-    }
-    hq__wb_drop(c);
-    int end = hq__sp_end(c, &mark, m.keep ? HQ_OK : rc, err);
-    if (end != HQ_OK) rc = end;
+  int rc = hq__sp_begin(c, &mark, err);
+  if (rc != HQ_OK) return rc;
+  c->stats.msgs[kind]++;
+  rc = kinds[kind].fn(m, err);
+  return hq__sp_end(c, &mark, rc, err);
+}
+
+/* hq__poll's report for hq_ingest: the verdict of the one message. */
+typedef struct verdict {
+  uint64_t ticket;
+  bool seen;
+  int rc;
+  hq_err *err;
+} verdict;
+
+static void keep_verdict(void *ctx, const hq__handoff *h, int rc, const hq_err *e) {
+  verdict *v = ctx;
+  if (h->ticket != v->ticket) return;
+  v->seen = true;
+  v->rc = rc;
+  if (rc != HQ_OK) *v->err = *e;
+}
+
+/* An events batch, logged and merged before returning. */
+static int ingest_events_now(hq_core *c, msg *m, hq_err *err) {
+  verdict v = {0, false, HQ_OK, err};
+  int rc = hq__log_submit(c->log, m->topic_store, m->data, m->len, &v.ticket, err);
+  if (rc != HQ_OK) return rc;
+  c->last_ticket = v.ticket;
+  if (hq__log_wait(c->log, v.ticket, 60000) != 0)
+    return hq_err_set(err, HQ_EIO, "store log: no answer in 60 s");
+  while (!v.seen && hq__poll(c, (size_t)-1, keep_verdict, &v) > 0) {
+  }
+  return v.seen ? v.rc : hq_err_set(err, HQ_EIO, "store log: the message was not merged");
+}
+
+int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err) {
+  msg m = {c, "", payload ? payload : "", len};
+  proto_repl_kind kind = PROTO_REPL_EVENTS;
+  int rc = hq__ingest_check(topic, len, payload, m.topic_store, &kind, err);
+  if (rc == HQ_OK && kind == PROTO_REPL_EVENTS) return ingest_events_now(c, &m, err); /* counted by hq__poll */
+  if (rc == HQ_OK) rc = ingest_other(c, &m, kind, err);
+  if (rc != HQ_OK) c->stats.msgs_rejected++;
+  return rc;
+}
+
+int hq_core_submit(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err) {
+  msg m = {c, "", payload ? payload : "", len};
+  proto_repl_kind kind = PROTO_REPL_EVENTS;
+  int rc = hq__ingest_check(topic, len, payload, m.topic_store, &kind, err);
+  if (rc == HQ_OK && kind == PROTO_REPL_EVENTS) {
+    rc = hq__log_submit(c->log, m.topic_store, m.data, len, &c->last_ticket, err);
+  } else if (rc == HQ_OK) {
+    rc = ingest_other(c, &m, kind, err);
   }
   if (rc != HQ_OK) c->stats.msgs_rejected++;
   return rc;

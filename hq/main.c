@@ -23,6 +23,7 @@
  * event pipe.
  */
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,6 +122,11 @@ int main(int argc, char **argv) {
   bool print = false;
   const subcommands *sub = NULL;
   int sub_at = 0; /* argv index of the subcommand */
+  /* No global memory statistics: their mutex is taken on every SQLite
+   * allocation, and hq's threads (loop, store log, views, checkpoints)
+   * allocate at once (docs/performance.md, "Two writers").  Before any
+   * other SQLite call. */
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   hq_config_defaults(&cfg);
   hq_err_clear(&err);
   for (int i = 1; i < argc; i++) {

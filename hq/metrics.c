@@ -32,6 +32,7 @@ static int events(proto_buf *out, const char *name, const void *ctx) {
   int rc = rt_prom_labeled(out, name, "result", "applied", s->st->events_applied);
   if (rc == PROTO_OK) rc = rt_prom_labeled(out, name, "result", "duplicate", s->st->events_duplicate);
   if (rc == PROTO_OK) rc = rt_prom_labeled(out, name, "result", "clock_skew", s->st->events_skewed);
+  if (rc == PROTO_OK) rc = rt_prom_labeled(out, name, "result", "unmerged", s->st->events_unmerged);
   return rc;
 }
 
@@ -56,6 +57,17 @@ static int open_orders(proto_buf *out, const char *name, const void *ctx) {
 static int commit_seconds(proto_buf *out, const char *name, const void *ctx) {
   const src *s = ctx;
   return rt_prom_seconds_summary(out, name, s->st->commit_ns_total, s->st->commits);
+}
+
+static int log_commit_seconds(proto_buf *out, const char *name, const void *ctx) {
+  const src *s = ctx;
+  return rt_prom_seconds_summary(out, name, s->st->log_commit_ns_total, s->st->log_commits);
+}
+
+static int log_lag(proto_buf *out, const char *name, const void *ctx) {
+  const src *s = ctx;
+  int64_t lag = s->st->log_head - s->st->log_applied;
+  return rt_prom_u64(out, name, lag > 0 ? (uint64_t)lag : 0);
 }
 
 static int commit_max(proto_buf *out, const char *name, const void *ctx) {
@@ -95,6 +107,8 @@ STAT(stores, stores_known)
 STAT(online, stores_online)
 STAT(conflicts, conflicts)
 STAT(wal_checkpoints, wal_checkpoints)
+STAT(log_commit_failed, log_commit_failed)
+STAT(log_queued, log_queued)
 STAT(wal_checkpoints_failed, wal_checkpoints_failed)
 COUNTER(mqtt_connected, mqtt_connected)
 COUNTER(http_requests, http_requests)
@@ -122,6 +136,10 @@ static const rt_prom_metric rows[] = {
     {"hq_conflicts", "gauge", "Orders cancelled and handed off, not yet resolved.", conflicts},
     {"hq_stores", "gauge", "Stores known.", stores},
     {"hq_stores_online", "gauge", "Stores online (status, or traffic within offline_after_s).", online},
+    {"hq_log_commit_seconds", "summary", "Store log commits (the log thread; one fsync each).", log_commit_seconds},
+    {"hq_log_commit_failed_total", "counter", "Store log commits that failed (their batches refused, resent).", log_commit_failed},
+    {"hq_log_queue", "gauge", "Events batches waiting for the store log's thread.", log_queued},
+    {"hq_log_lag_events", "gauge", "Store log rows not merged into hq.db yet.", log_lag},
     {"hq_wal_checkpoints_total", "counter", "WAL checkpoints run by the checkpoint thread.", wal_checkpoints},
     {"hq_wal_checkpoints_failed_total", "counter", "WAL checkpoints that failed (logged; retried).", wal_checkpoints_failed},
     {"hq_mqtt_connected", "gauge", "1 while HQ's MQTT session is up.", mqtt_connected},

@@ -40,7 +40,7 @@ static void on_message(hq_server *s, const rt_mqtt_event *ev) {
   hq_err err;
   hq_err_clear(&err);
   if (hq_prov_message(s, ev) || hq_fw_message(s, ev)) return;
-  int rc = hq_ingest(s->core, ev->topic, ev->payload, ev->len, &err);
+  int rc = hq_core_submit(s->core, ev->topic, ev->payload, ev->len, &err);
   if (rc != HQ_OK) {
     char topic[200], esc[300];
     rt_logf(s->log, RT_LOG_WARN, "mqtt message refused",
@@ -48,6 +48,32 @@ static void on_message(hq_server *s, const rt_mqtt_event *ev) {
             ev->len, hq_err_wire(rc), rt_log_esc(esc, sizeof esc, err.msg));
   }
   if (hq_core_pending(s->core) >= (size_t)s->cfg->ingest_max_msgs) commit(s, "ingest");
+}
+
+/* An events batch the store log refused (or kept in part). */
+static void on_refused(void *ctx, const char *store, size_t bytes, int rc, const hq_err *err) {
+  hq_server *s = ctx;
+  char topic[PROTO_TOPIC_MAX] = "", esc[300];
+  proto_err perr = {0};
+  proto_topic_make(topic, sizeof topic, store, PROTO_DIR_UP, PROTO_REPL_EVENTS, &perr);
+  rt_logf(s->log, RT_LOG_WARN, "mqtt message refused", "topic=\"%s\" bytes=%zu code=%s err=\"%s\"",
+          topic, bytes, hq_err_wire(rc), rt_log_esc(esc, sizeof esc, err->msg));
+}
+
+/* Merge what the store log has logged.  Commit (and ack) every
+ * ingest_max_msgs messages, and whenever the log has nothing more in hand:
+ * in a burst the transaction stays open for the batches still being
+ * logged, so a burst costs fewer fsyncs; a lone batch is committed at once. */
+static void merge_logged(hq_server *s) {
+  size_t max = (size_t)s->cfg->ingest_max_msgs;
+  while (hq_core_poll(s->core, max, on_refused, s) > 0)
+    if (hq_core_pending(s->core) >= max || !hq_core_log_busy(s->core)) commit(s, "ingest");
+}
+
+/* The store log's thread has batches logged (any thread). */
+static void wake_loop(void *ctx) {
+  hq_server *s = ctx;
+  if (s->ctx) lws_cancel_service(s->ctx);
 }
 
 static void on_mqtt(void *ctx, const rt_mqtt_event *ev) {
@@ -72,9 +98,9 @@ static void on_mqtt(void *ctx, const rt_mqtt_event *ev) {
 }
 
 static void drain(hq_server *s) {
-  if (!s->mqtt) return;
-  rt_mqtt_drain(s->mqtt, on_mqtt, s);
-  commit(s, "ingest");
+  if (s->mqtt) rt_mqtt_drain(s->mqtt, on_mqtt, s);
+  merge_logged(s);
+  if (!hq_core_log_busy(s->core)) commit(s, "ingest");
 }
 
 static int open_mqtt(hq_server *s, hq_err *err) {
@@ -178,6 +204,10 @@ static int open_core(hq_server *s, const rt_log *lg, hq_err *err) {
   o.tz_offset_min = c->tz_offset_min;
   o.pickup_digits = (int)c->pickup_code_digits;
   o.route_online_only = c->route_online_only;
+  o.events_db_path = c->events_db_path;
+  o.log_max_msgs = (size_t)c->ingest_max_msgs;
+  o.log_max_queue = (size_t)c->mqtt_max_queue;
+  o.wake = wake_loop;
   o.log = lg;
   o.publish = publish;
   o.ctx = s;
@@ -244,7 +274,10 @@ int hq_server_reload_tokens(hq_server *s) {
 void hq_server_destroy(hq_server *s) {
   if (!s) return;
   if (s->core) {
-    drain(s); /* what the broker already handed us: apply and ack it */
+    drain(s); /* what the broker already handed us: log, merge and ack it */
+    if (hq_core_log_wait(s->core, 10000) != 0)
+      rt_logf(s->log, RT_LOG_WARN, "store log still busy at shutdown: the boxes resend the rest", NULL);
+    merge_logged(s);
     commit(s, "shutdown");
   }
   rt_mqtt_close(s->mqtt); /* before the context: its thread wakes the context */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core.h"
 #include "proto/codec.h"
 #include "proto/hlc.h"
 #include "views_int.h"
@@ -50,6 +51,19 @@ int hq__v_dberr(hq_views *v, int rc, const char *what, hq_err *err) {
                     v && v->db ? sqlite3_errmsg(v->db) : sqlite3_errstr(rc), rc);
 }
 
+/* The store log as schema `log` (read-only like the main file): the fleet
+ * view's newest event per box. */
+static int attach_log(hq_views *v, const hq_views_opts *opts) {
+  char path[4096];
+  sqlite3_stmt *st = NULL;
+  hq_core_events_path_for(opts->db_path, opts->events_db_path, path, sizeof path);
+  int rc = sqlite3_prepare_v2(v->db, "ATTACH ?1 AS log", -1, &st, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(v->db);
+  sqlite3_finalize(st);
+  return rc;
+}
+
 int hq_views_open(hq_views **out, const hq_views_opts *opts, hq_err *err) {
   *out = NULL;
   if (!opts || !opts->db_path || !opts->db_path[0])
@@ -66,6 +80,7 @@ int hq_views_open(hq_views **out, const hq_views_opts *opts, hq_err *err) {
   int rc = sqlite3_open_v2(opts->db_path, &v->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(v->db, v->o.busy_timeout_ms);
   if (rc == SQLITE_OK) rc = sqlite3_exec(v->db, "PRAGMA query_only=1", NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = attach_log(v, opts);
   if (rc != SQLITE_OK) {
     hq__v_dberr(v, rc, opts->db_path, err);
     hq_views_close(v);

@@ -57,6 +57,7 @@ typedef struct hq_views hq_views;
 
 typedef struct hq_views_opts {
   const char *db_path;             /* hq's database (created by the core first) */
+  const char *events_db_path;      /* the store log; NULL: hq_core_events_path_for's default */
   int32_t tz_offset_min;           /* local time = UTC + this; -840..840 */
   int busy_timeout_ms;             /* 0: 2000 */
   uint64_t stale_after_ms;         /* no heartbeat for this long: stale; 0: 60000 */

@@ -68,6 +68,7 @@ static views_http *state_of(hq_server *s, hq_err *err) {
   memset(&o, 0, sizeof o);
   memset(&co, 0, sizeof co);
   o.db_path = s->cfg->db_path;
+  o.events_db_path = hq_core_events_path(s->core);
   o.tz_offset_min = (int32_t)s->cfg->tz_offset_min;
   o.busy_timeout_ms = (int)s->cfg->busy_timeout_ms;
   co.ttl_ms = (uint64_t)s->cfg->views_cache_ms;

@@ -19,7 +19,8 @@
   X(STORES, "SELECT id,name,online,paused FROM stores WHERE ?1='' OR id=?1 ORDER BY id")        \
   X(STORE_NAME, "SELECT name FROM stores WHERE id=?1")                                          \
   /* summary: ?1 today start, ?2 yesterday start, ?3 store filter.  The rows are three      */ \
-  /* disjoint, indexed sets: recent dispatches (covering index orders_day; yesterday's      */ \
+  /* disjoint, indexed sets: recent dispatches (covering index orders_day, which holds    */ \
+  /* dispatched_ms>0 only, so every query on it says so; yesterday's                       */ \
   /* only if they still count today), older open orders, older conflicts.  One row per     */ \
   /* order, its 0/1 flags added up in C: cheaper than GROUP BY's sort at chain scale.       */ \
   X(SUMMARY, "SELECT store,kind,status,"                                                        \
@@ -28,20 +29,23 @@
              "handoff_ms>=?1 AND cancelled_ms=0,"                                               \
              "CASE WHEN handoff_ms>=?1 AND cancelled_ms=0 THEN total ELSE 0 END,"               \
              "conflict=1 AND resolved=0 FROM ("                                                 \
-             "SELECT " HQ__SUM_COLS " FROM orders WHERE dispatched_ms>=?2 AND (dispatched_ms>=?1"\
+             "SELECT " HQ__SUM_COLS " FROM orders WHERE dispatched_ms>0 AND dispatched_ms>=?2 "   \
+             "AND (dispatched_ms>=?1"                                                           \
              " OR handoff_ms>=?1 OR open=1 OR conflict=1) UNION ALL "                           \
              "SELECT " HQ__SUM_COLS " FROM orders WHERE open=1 AND +dispatched_ms<?2 UNION ALL " \
              "SELECT " HQ__SUM_COLS " FROM orders WHERE conflict=1 AND open=0 AND +dispatched_ms<?2"\
              ") WHERE ?3='' OR store=?3")                                                       \
   /* hourly: ?1 bucket origin (yesterday's local midnight), ?2 store filter */                  \
   X(HOURLY_IN, "SELECT (dispatched_ms-?1)/3600000,COUNT(*) FROM orders "                        \
-               "WHERE dispatched_ms>=?1 AND (?2='' OR store=?2) GROUP BY 1")                    \
+               "WHERE dispatched_ms>0 AND dispatched_ms>=?1 AND (?2='' OR store=?2) GROUP BY 1") \
   X(HOURLY_OUT, "SELECT (handoff_ms-?1)/3600000,COUNT(*),SUM(total) FROM orders "               \
-                "WHERE dispatched_ms>=?1 AND handoff_ms>=?1 AND cancelled_ms=0 "                \
+                "WHERE dispatched_ms>0 AND dispatched_ms>=?1 AND handoff_ms>=?1 "               \
+                "AND cancelled_ms=0 "                                                           \
                 "AND (?2='' OR store=?2) GROUP BY 1")                                           \
   /* SLA: orders dispatched since ?1, grouped by store in C */                                  \
   X(SLA, "SELECT store,kind,dispatched_ms,accepted_ms,ready_ms,rider_arrived_ms,handoff_ms "    \
-         "FROM orders WHERE dispatched_ms>=?1 AND (?2='' OR store=?2) ORDER BY +store")          \
+         "FROM orders WHERE dispatched_ms>0 AND dispatched_ms>=?1 AND (?2='' OR store=?2) "       \
+         "ORDER BY +store")                                                                     \
   X(SETTINGS, "SELECT state FROM settings WHERE store=?1")                                      \
   /* stock: every (store, sku) with a catalog entry or a stock row */                           \
   X(STOCK, "WITH k AS (SELECT store,sku FROM sku UNION SELECT store,sku FROM stock),"           \
@@ -55,7 +59,7 @@
   /* fleet */                                                                                   \
   X(FLEET, "SELECT id,name,online,last_seen_ms,hb_ms,version,uptime_s,outbox_depth,"            \
            "last_acked_seq,last_seq,rss_kb,tablets,orders_open,hb_ts_ms,up_seq,down_seq,"       \
-           "down_acked,(SELECT received_ms FROM events e WHERE e.origin=stores.id "             \
+           "down_acked,(SELECT received_ms FROM log.events e WHERE e.origin=stores.id "             \
            "ORDER BY seq DESC LIMIT 1) FROM stores WHERE ?1='' OR id=?1")                       \
   /* conflicts: oldest cancellation first */                                                    \
   X(CONFLICTS, "SELECT c.store,c.order_id,c.kind,c.status,c.total,c.dispatched_ms,"             \

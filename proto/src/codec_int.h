@@ -146,10 +146,16 @@ int proto__vv_from_json(const cJSON *obj, proto_vv *vv, proto_err *err);
  *     sure (any fault, and legal oddities); true when it decided, with *rc
  *     what the reference would return: PROTO_OK, or fn's non-zero value
  *     after the same calls. */
+/* What to call for each event: fn, or each with the event's bytes. */
+typedef struct proto__batch_cb {
+  proto_batch_fn fn;
+  proto_batch_each_fn each;
+  void *ctx;
+} proto__batch_cb;
 int proto__batch_decode_tree(const char *json, size_t len, char store[PROTO_ID_MAX],
-                             proto_batch_fn fn, void *ctx, proto_err *err);
+                             const proto__batch_cb *cb, proto_err *err);
 bool proto__batch_decode_fast(const char *json, size_t len, char store[PROTO_ID_MAX],
-                              proto_batch_fn fn, void *ctx, int *rc, proto_err *err);
+                              const proto__batch_cb *cb, int *rc, proto_err *err);
 
 #define PROTO__PATH_MAX 128
 

@@ -297,20 +297,29 @@ static int batch_event(const cJSON *el, size_t i, const char *store, proto_event
 }
 
 /* Pass 1 (fn NULL): check every element.  Pass 2: call fn for each. */
-static int batch_walk(const cJSON *events, const char *store, proto_batch_fn fn, void *ctx,
+static int batch_walk(const cJSON *events, const char *store, const proto__batch_cb *cb,
                       proto_err *err) {
   proto_event ev;
+  proto_buf canon;
   size_t i = 0;
   int rc = PROTO_OK;
+  proto_buf_init(&canon);
   for (const cJSON *el = events->child; rc == PROTO_OK && el; el = el->next, i++) {
     rc = batch_event(el, i, store, &ev, err);
-    if (rc == PROTO_OK && fn) rc = fn(ctx, &ev);
+    if (rc == PROTO_OK && cb && cb->each) { /* no byte positions here: the canonical form */
+      proto_buf_reset(&canon);
+      rc = proto_event_encode(&ev, &canon, err);
+      if (rc == PROTO_OK) rc = cb->each(cb->ctx, &ev, canon.data, canon.len);
+    } else if (rc == PROTO_OK && cb && cb->fn) {
+      rc = cb->fn(cb->ctx, &ev);
+    }
   }
+  proto_buf_close(&canon);
   return rc;
 }
 
 int proto__batch_decode_tree(const char *json, size_t len, char store[PROTO_ID_MAX],
-                             proto_batch_fn fn, void *ctx, proto_err *err) {
+                             const proto__batch_cb *cb, proto_err *err) {
   cJSON *root = NULL;
   const cJSON *events = NULL;
   char id[PROTO_ID_MAX] = "";
@@ -323,10 +332,10 @@ int proto__batch_decode_tree(const char *json, size_t len, char store[PROTO_ID_M
   if (rc == PROTO_OK && cJSON_GetArraySize(events) > PROTO_BATCH_MAX_EVENTS)
     rc = proto_err_set(err, PROTO_ETOOLONG, "events: %d events, limit %d",
                        cJSON_GetArraySize(events), PROTO_BATCH_MAX_EVENTS);
-  if (rc == PROTO_OK) rc = batch_walk(events, id, NULL, NULL, err);
+  if (rc == PROTO_OK) rc = batch_walk(events, id, NULL, err);
   if (rc == PROTO_OK) {
     memcpy(store, id, sizeof id);
-    if (fn) rc = batch_walk(events, id, fn, ctx, err);
+    if (cb) rc = batch_walk(events, id, cb, err);
   }
   cJSON_Delete(root);
   return rc;
@@ -393,8 +402,17 @@ static bool fast_scan(const char *json, size_t len, fast_batch *b, proto_event *
   return !deferred || fast_events(&events_at, b, ev);
 }
 
+/* The event's own bytes: from its '{' (after the separator's blanks) to
+ * where the reader stopped, just past its '}'. */
+static void event_bytes(const proto__jr *before, const proto__jr *after, const char **p, size_t *n) {
+  const unsigned char *s = before->p;
+  while (s < after->p && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
+  *p = (const char *)s;
+  *n = (size_t)(after->p - s);
+}
+
 bool proto__batch_decode_fast(const char *json, size_t len, char store[PROTO_ID_MAX],
-                              proto_batch_fn fn, void *ctx, int *rc, proto_err *err) {
+                              const proto__batch_cb *cb, int *rc, proto_err *err) {
   fast_batch b;
   proto_event ev;
   b.have_store = b.have_events = false;
@@ -402,22 +420,41 @@ bool proto__batch_decode_fast(const char *json, size_t len, char store[PROTO_ID_
   if (!fast_scan(json, len, &b, &ev)) return false;
   memcpy(store, b.store, sizeof b.store);
   *rc = PROTO_OK;
-  for (size_t i = 0; fn && *rc == PROTO_OK && i < b.n; i++) {
+  for (size_t i = 0; cb && *rc == PROTO_OK && i < b.n; i++) {
     /* The same reader on the same bytes gives the same event, unless fn
      * wrote into the caller's input. */
-    if (!proto__event_read_fast(&b.at[i], &ev))
+    proto__jr r = b.at[i];
+    const char *p = NULL;
+    size_t n = 0;
+    if (!proto__event_read_fast(&r, &ev)) {
       *rc = proto_err_set(err, PROTO_EINVAL, "events[%zu]: the input changed while decoding", i);
-    else
-      *rc = fn(ctx, &ev);
+    } else if (cb->each) {
+      event_bytes(&b.at[i], &r, &p, &n);
+      *rc = cb->each(cb->ctx, &ev, p, n);
+    } else {
+      *rc = cb->fn(cb->ctx, &ev);
+    }
   }
   return true;
 }
 
+static int batch_decode(const char *json, size_t len, char store[PROTO_ID_MAX],
+                        const proto__batch_cb *cb, proto_err *err) {
+  int rc;
+  if (proto__batch_decode_fast(json, len, store, cb, &rc, err)) return rc;
+  return proto__batch_decode_tree(json, len, store, cb, err);
+}
+
 int proto_batch_decode(const char *json, size_t len, char store[PROTO_ID_MAX], proto_batch_fn fn,
                        void *ctx, proto_err *err) {
-  int rc;
-  if (proto__batch_decode_fast(json, len, store, fn, ctx, &rc, err)) return rc;
-  return proto__batch_decode_tree(json, len, store, fn, ctx, err);
+  proto__batch_cb cb = {fn, NULL, ctx};
+  return batch_decode(json, len, store, fn ? &cb : NULL, err);
+}
+
+int proto_batch_decode_each(const char *json, size_t len, char store[PROTO_ID_MAX],
+                            proto_batch_each_fn fn, void *ctx, proto_err *err) {
+  proto__batch_cb cb = {NULL, fn, ctx};
+  return batch_decode(json, len, store, fn ? &cb : NULL, err);
 }
 
 /* ---- hello and ack ------------------------------------------------------------------ */

@@ -54,6 +54,8 @@ async function measured() {
       commits, msgsPerCommit: msgs / commits, eventsPerCommit: (msgs / commits) * o.events,
       commitMs: (1000 * m.hq_commit_seconds_sum) / commits, duplicates: m['hq_events_total{result="duplicate"}'],
       bytes: r.bytes,
+      logCommits: m.hq_log_commit_seconds_count,
+      logCommitMs: (1000 * m.hq_log_commit_seconds_sum) / m.hq_log_commit_seconds_count,
     };
     // (b) right after, on the same disk, with hq's transaction size.
     const txn = Math.max(1, Math.round(res.eventsPerCommit));
@@ -81,7 +83,7 @@ for (let i = 0; i < o.runs; i++) {
   runs.push(r);
   console.log(`  run ${i + 1}: (a) hq ${Math.round(r.a.eps)} events/s (${r.a.secs.toFixed(3)} s; publish done at ${r.a.pubSecs.toFixed(3)} s; ` +
     `${r.a.commits} commits, ${r.a.msgsPerCommit.toFixed(1)} messages = ${Math.round(r.a.eventsPerCommit)} events per commit, ` +
-    `mean commit ${r.a.commitMs.toFixed(2)} ms)  (b) raw ${Math.round(r.b.eps)} events/s (${r.b.commits} commits of ${r.b.txn})  ` +
+    `mean commit ${r.a.commitMs.toFixed(2)} ms; store log: ${r.a.logCommits} commits of mean ${r.a.logCommitMs.toFixed(2)} ms)  (b) raw ${Math.round(r.b.eps)} events/s (${r.b.commits} commits of ${r.b.txn})  ` +
     `ratio ${(r.a.eps / r.b.eps).toFixed(3)}  (b') raw, SQLite defaults ${Math.round(r.d.eps)} events/s ` +
     `ratio ${(r.a.eps / r.d.eps).toFixed(3)}`);
 }

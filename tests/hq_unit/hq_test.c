@@ -153,7 +153,10 @@ int64_t t_sql_i64(tctx *t, const char *sql) {
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
   int64_t v = -1;
+  char attach[4200];
   if (sqlite3_open_v2(t->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) fail_msg("open");
+  snprintf(attach, sizeof attach, "ATTACH '%s' AS log", hq_core_events_path(t->c));
+  if (sqlite3_exec(db, attach, NULL, NULL, NULL) != SQLITE_OK) fail_msg("%s: %s", attach, sqlite3_errmsg(db));
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(db));
   if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);

@@ -68,7 +68,8 @@ void t_catalog(tctx *t, const char *sku, int64_t price);
 void t_receive(tctx *t, const char *store, const char *sku, int64_t qty);
 /* Mark a store online (up/status "online"). */
 void t_online(tctx *t, const char *store);
-/* One integer from SQL on a second connection to the file (committed data). */
+/* One integer from SQL on a second connection to the file (committed data);
+ * the store log is attached as `log` (the boxes' events: log.events). */
 int64_t t_sql_i64(tctx *t, const char *sql);
 /* A delivery/pickup order request with one line. */
 void t_order_req(hq_order_req *r, const char *key, proto_order_kind kind, const char *sku, int64_t qty);

@@ -81,7 +81,7 @@ static void test_threshold_checkpoints_bound_the_wal(void **state) {
   tctx *t = *state;
   long long with = forty_commits(t, true);
   assert_true(ckpts(t) >= 40);
-  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events WHERE origin='s-1'"), 40 * 16);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM log.events WHERE origin='s-1'"), 40 * 16);
   t->o.wal_checkpoint_pages = 1000000;
   t_reopen(t); /* the last connection's close checkpoints and removes the WAL */
   long long without = forty_commits(t, false);
@@ -107,7 +107,7 @@ static void test_idle_tick_truncates(void **state) {
   assert_int_equal(wal_bytes(t), 0);
   hq_core_wal_tick(t->c); /* nothing written since: nothing to do */
   assert_int_equal(ckpts(t), 1);
-  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events WHERE origin='s-1'"), 32);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM log.events WHERE origin='s-1'"), 32);
 }
 
 /* Closing while a checkpoint is asked for (or running) joins the helper
@@ -120,7 +120,7 @@ static void test_close_with_work_pending(void **state) {
     hq_core_wal_tick(t->c);
     t_reopen(t);
   }
-  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events WHERE origin='s-1'"), 5 * 16);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM log.events WHERE origin='s-1'"), 5 * 16);
 }
 
 int main(void) {

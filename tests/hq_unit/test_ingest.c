@@ -71,7 +71,7 @@ static void test_batch_applied_once_then_acked(void **state) {
   T_OK(t, t_ingest(t, S, "events", b.data, b.len));
   int ack = t_pub_find(t, 0, S, "down/ack");
   assert_int_equal(vv_c(t, ack, S), 3);
-  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events WHERE origin='s-1'"), 3);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM log.events WHERE origin='s-1'"), 3);
   assert_int_equal(t_sql_i64(t, "SELECT on_hand FROM stock WHERE store='s-1' AND sku='cup'"), 3);
   /* The same batch again (a QoS 1 redelivery): nothing changes, acked again. */
   t_pub_clear(t);
@@ -134,7 +134,7 @@ static void test_refusals_leave_nothing(void **state) {
   assert_int_not_equal(ING(t, S, "heartbeat", "[]"), HQ_OK);
   T_RC(t, HQ_EJSON, ING(t, S, "hello", "\xff\xfe"));
   assert_int_not_equal(ING(t, S, "ack", "{\"v\":1,\"store\":\"s-1\",\"vv\":{\"hq:s-1\":{\"c\":-1}}}"), HQ_OK);
-  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events"), 0);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM log.events"), 0);
   assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM stores"), 0); /* garbage registers nothing */
   assert_int_equal(t->n_pub, 0);                                    /* and is never acked */
   /* The core carries on: a good batch after all that. */
@@ -142,7 +142,7 @@ static void test_refusals_leave_nothing(void **state) {
   deltas(t, ev, 1, "cup");
   t_batch(S, ev, 1, &b);
   T_OK(t, t_ingest(t, S, "events", b.data, b.len));
-  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events"), 1);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM log.events"), 1);
   proto_buf_close(&b);
 }
 
@@ -158,12 +158,12 @@ static void test_skewed_clock_keeps_the_prefix(void **state) {
   ev[2].hlc = PROTO_HLC_MAKE(t->now + 10 * 60000, 1);
   t_batch(S, ev, 3, &b);
   T_RC(t, HQ_ECLOCK, t_ingest(t, S, "events", b.data, b.len));
-  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events"), 1);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM log.events"), 1);
   assert_int_equal(vv_c(t, t_pub_find(t, 0, S, "down/ack"), S), 1);
   assert_true(hq_core_hlc(t->c) < PROTO_HLC_MAKE(t->now + 60000, 0)); /* clock not dragged */
   t->now += 10 * 60000; /* HQ's clock caught up: the resend goes through */
   T_OK(t, t_ingest(t, S, "events", b.data, b.len));
-  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM events"), 3);
+  assert_int_equal(t_sql_i64(t, "SELECT COUNT(*) FROM log.events"), 3);
   proto_buf_close(&b);
 }
 

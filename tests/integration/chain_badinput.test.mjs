@@ -52,12 +52,12 @@ async function logLine(proc, re, from, ms) {
 
 // Nothing corrupted: integrity, gap-free logs, digests as at the start.
 async function assertIntact(label) {
-  for (const db of [c.hq.dbPath, ...Object.values(c.nodes).map((n) => n.dbPath)]) {
+  for (const db of [c.hq.dbPath, c.hq.eventsDbPath, ...Object.values(c.nodes).map((n) => n.dbPath)]) {
     assert.equal(sqlite(db, 'PRAGMA integrity_check'), 'ok', `${label}: ${db}`);
   }
   for (const n of Object.values(c.nodes)) {
     for (const origin of [n.storeId, `hq:${n.storeId}`]) {
-      for (const db of [n.dbPath, c.hq.dbPath]) {
+      for (const db of [n.dbPath, c.hq.eventsDbFor(origin)]) {
         const x = originCounts(db, origin);
         assert.deepEqual([x.count, x.distinct], [x.max, x.max], `${label}: ${origin} in ${db} ${JSON.stringify(x)}`);
       }

@@ -111,7 +111,7 @@ async function resendAll(node, ids, acked, label) {
 function assertOncePerCommand(node, ids, label) {
   const q = `SELECT json_extract(json,'$.body.note'), COUNT(*) FROM events WHERE origin='${node.storeId}' ` +
     `AND type='stock.delta' AND json_extract(json,'$.body.note') LIKE '${label}-%' GROUP BY 1`;
-  for (const [where, db] of [['store', node.dbPath], ['hq', c.hq.dbPath]]) {
+  for (const [where, db] of [['store', node.dbPath], ['hq', c.hq.eventsDbPath]]) {
     const rows = sqlite(db, q).split('\n').filter(Boolean).map((l) => l.split('|'));
     const seen = new Map(rows.map(([note, n]) => [note, Number(n)]));
     assert.equal(seen.size, ids.length, `${label}: ${where} holds ${seen.size} of ${ids.length} commands`);
@@ -122,7 +122,7 @@ function assertOncePerCommand(node, ids, label) {
 // Per origin: seqs 1..max, each once, the same at both ends.
 function assertGapFree(node, label) {
   for (const origin of [node.storeId, `hq:${node.storeId}`]) {
-    const at = { store: originCounts(node.dbPath, origin), hq: originCounts(c.hq.dbPath, origin) };
+    const at = { store: originCounts(node.dbPath, origin), hq: originCounts(c.hq.eventsDbFor(origin), origin) };
     for (const [where, x] of Object.entries(at)) {
       assert.deepEqual([x.count, x.distinct, x.min > 0 ? x.min : 1], [x.max, x.max, 1], `${label}: ${origin} at ${where} ${JSON.stringify(x)}`);
     }
@@ -212,6 +212,7 @@ test('kill -9 of hq mid-burst: nothing acknowledged lost, nothing applied twice'
   await orders.done; // the rest are refused: their answers are lost
   assert.ok(orders.lost.size > 0, 'some orders were posted while hq was dead');
   assert.equal(sqlite(hq.dbPath, 'PRAGMA integrity_check'), 'ok');
+  assert.equal(sqlite(hq.eventsDbPath, 'PRAGMA integrity_check'), 'ok');
   // The stores never noticed: the tablets' bursts complete.
   for (const id of Object.keys(STORES)) await withTimeout(bursts[id].done, 30000, `${id}'s burst`);
 

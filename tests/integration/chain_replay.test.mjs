@@ -140,7 +140,7 @@ async function snapshot() {
   const done = await converged(c.hq, node);
   const logs = {};
   for (const origin of ['store-a', 'hq:store-a']) {
-    logs[origin] = { store: originCounts(node.dbPath, origin), hq: originCounts(c.hq.dbPath, origin) };
+    logs[origin] = { store: originCounts(node.dbPath, origin), hq: originCounts(c.hq.eventsDbFor(origin), origin) };
   }
   return { hash: done.hash, repl: done.store.replication, lastSeq: done.metrics.lastSeq, logs };
 }

@@ -33,7 +33,7 @@ const batch = (events, store = STORE) => JSON.stringify({ v: 1, store, events })
 const receive = (sku, delta) => event('stock.delta', { sku, delta, reason: 'receive' });
 
 function hqEvents() {
-  return Number(sqlite(hq.dbPath, 'SELECT COUNT(*) FROM events'));
+  return [hq.dbPath, hq.eventsDbPath].reduce((n, db) => n + Number(sqlite(db, 'SELECT COUNT(*) FROM events')), 0);
 }
 
 before(async () => {
@@ -59,7 +59,7 @@ test('a fake store: its batch is applied once and acked, its hello answered', { 
   const n = sub.messages.length;
   await mqttPub(broker.port, `${UP}/events`, batch(evs));
   await sub.waitFor((m) => m.topic.endsWith('/down/ack'), 'the second ack', undefined, n);
-  if (haveSqlite()) assert.equal(sqlite(hq.dbPath, `SELECT COUNT(*) FROM events WHERE origin='${STORE}'`), '2');
+  if (haveSqlite()) assert.equal(sqlite(hq.eventsDbPath, `SELECT COUNT(*) FROM events WHERE origin='${STORE}'`), '2');
   await mqttPub(broker.port, `${UP}/hello`, JSON.stringify({ v: 1, store: STORE, vv: {} }));
   const hello = await sub.waitFor((m) => m.topic.endsWith('/down/hello'), 'HQ\'s hello');
   assert.equal(hello.json.vv[STORE].c, 2);
@@ -96,6 +96,7 @@ test('garbage on the store topics is refused, logged, and changes nothing', { sk
   if (haveSqlite()) {
     assert.equal(hqEvents(), before);
     assert.equal(sqlite(hq.dbPath, 'PRAGMA quick_check'), 'ok');
+    assert.equal(sqlite(hq.eventsDbPath, 'PRAGMA quick_check'), 'ok');
     assert.equal(sqlite(hq.dbPath, "SELECT COUNT(*) FROM stores WHERE id='fake-2'"), '0');
   }
   const m = await hq.http('GET', '/metrics');

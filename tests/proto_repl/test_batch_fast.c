@@ -56,6 +56,19 @@ static int collect(void *ctx, const proto_event *ev) {
   return 0;
 }
 
+/* proto_batch_decode_each's fn: collect, and the bytes it was given must
+ * decode alone to the very same event (what hq's log stores). */
+static int collect_each(void *ctx, const proto_event *ev, const char *json, size_t len) {
+  proto_event *again = malloc(sizeof *again);
+  proto_err err = {0};
+  assert_non_null(again);
+  assert_non_null(json);
+  assert_int_equal(proto_event_decode(json, len, again, &err), PROTO_OK);
+  assert_memory_equal(again, ev, sizeof *ev);
+  free(again);
+  return collect(ctx, ev);
+}
+
 static void run_init(run *r, size_t stop_at) {
   memset(r, 0, sizeof *r);
   strcpy(r->store, "untouched");
@@ -78,16 +91,20 @@ static const char *differ(const run *a, const run *b) {
 static int check_same(const char *json, size_t len, size_t stop_at, want_fast want, counts *n,
                       const char *what) {
   char *in = malloc(len ? len : 1);
-  run pub, ref, fast;
+  run pub, ref, fast, each;
   memcpy(in, json, len);
   run_init(&pub, stop_at);
   run_init(&ref, stop_at);
   run_init(&fast, stop_at);
+  run_init(&each, stop_at);
+  proto__batch_cb ref_cb = {collect, NULL, &ref}, fast_cb = {collect, NULL, &fast};
   pub.rc = proto_batch_decode(in, len, pub.store, collect, &pub, &pub.err);
-  ref.rc = proto__batch_decode_tree(in, len, ref.store, collect, &ref, &ref.err);
+  ref.rc = proto__batch_decode_tree(in, len, ref.store, &ref_cb, &ref.err);
+  each.rc = proto_batch_decode_each(in, len, each.store, collect_each, &each, &each.err);
   fast.rc = -1;
-  bool took = proto__batch_decode_fast(in, len, fast.store, collect, &fast, &fast.rc, &fast.err);
+  bool took = proto__batch_decode_fast(in, len, fast.store, &fast_cb, &fast.rc, &fast.err);
   const char *bad = differ(&pub, &ref);
+  if (!bad && differ(&each, &ref)) bad = "proto_batch_decode_each decided otherwise";
   if (!bad && took) bad = differ(&fast, &ref) ? "the fast path decided otherwise" : NULL;
   if (!bad && !took && (fast.n || strcmp(fast.store, "untouched") != 0))
     bad = "the fast path gave up after calling fn or writing the store";
@@ -104,6 +121,7 @@ static int check_same(const char *json, size_t len, size_t stop_at, want_fast wa
   free(pub.ev);
   free(ref.ev);
   free(fast.ev);
+  free(each.ev);
   free(in);
   if (bad) fail();
   return pub.rc;
