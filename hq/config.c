@@ -30,7 +30,9 @@ static const rt_cfg_key keys[] = {
                    "MQTT v5 session expiry (s): the broker keeps HQ's subscriptions and queue "
                    "this long while HQ is away"),
     RT_CFG_ROW_INT(T, mqtt_max_queue, 100, 10000000, "10000",
-                   "MQTT messages queued between the client thread and the loop"),
+                   "MQTT messages queued between the client thread and the loop; also the "
+                   "events batches that may wait for the store log's thread (more are refused "
+                   "as busy and resent by the box)"),
     RT_CFG_ROW_INT(T, max_skew_ms, 0, 86400000, "60000",
                    "refuse store events whose clock is further ahead than this (ms); they are "
                    "resent and accepted once HQ's clock catches up"),

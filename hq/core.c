@@ -337,6 +337,9 @@ static void restore(hq_core *c, const hq__mark *m) {
 static void txn_lost(hq_core *c) {
   if (c->db.h && !sqlite3_get_autocommit(c->db.h)) sqlite3_exec(c->db.h, "ROLLBACK", NULL, NULL, NULL);
   c->hlc.last = c->txn_mark.hlc;
+  /* Merged from the store log but not committed: merge them again from the
+   * log's rows (log_merge.c), since their handoffs are gone (L1). */
+  if (c->log_applied != c->log_committed) c->replay_due = true;
   c->log_applied = c->log_committed;
   hq__wb_drop(c);
   for (size_t i = 0; i < c->n_touched; i++) {

@@ -117,16 +117,19 @@ typedef struct msg_ctx {
 
 enum { STOP_REFUSE = PROTO__ERR_COUNT + 1, STOP_KEEP };
 
+/* Sized for the batch at the first event (a batch's events fit in its
+ * bytes, and in PROTO_BATCH_MAX_EVENTS), so a message costs two
+ * allocations; the reference decoder's canonical forms may grow them. */
 static int keep_new(hq__handoff *h, int64_t id, const char *json, size_t len) {
   if (h->n_new == h->cap_new) {
-    size_t n = h->cap_new ? h->cap_new * 2 : 64;
+    size_t n = h->cap_new ? h->cap_new * 2 : PROTO_BATCH_MAX_EVENTS;
     hq__logev *p = realloc(h->ev, n * sizeof *p);
     if (!p) return -1;
     h->ev = p;
     h->cap_new = n;
   }
   if (h->buf_len + len > h->buf_cap) {
-    size_t n = h->buf_cap ? h->buf_cap : 16384;
+    size_t n = h->buf_cap ? h->buf_cap : h->bytes > len ? h->bytes : len;
     while (n < h->buf_len + len) n *= 2;
     char *p = realloc(h->buf, n);
     if (!p) return -1;
@@ -195,6 +198,16 @@ static int on_event(void *ctx, const proto_event *ev, const char *json, size_t l
   return 0;
 }
 
+/* proto_batch_decode_each starts over (the reference decides the batch):
+ * undo what this message logged so far. */
+static void restart(void *ctx) {
+  msg_ctx *m = ctx;
+  sqlite3_exec(m->lg->db.h, "ROLLBACK TO m", NULL, NULL, NULL);
+  m->h->n_new = m->h->n_dup = m->h->buf_len = 0;
+  m->i = 0;
+  hq_err_clear(&m->h->err);
+}
+
 static void refuse(hq__handoff *h, int rc) {
   h->rc = rc;
   h->n_new = h->n_dup = 0;
@@ -210,7 +223,7 @@ static void log_message(hq__log *lg, const logmsg *in, hq__handoff *h) {
     refuse(h, dberr(lg, sqlite3_errcode(lg->db.h), "savepoint", &h->err));
     return;
   }
-  int prc = proto_batch_decode_each(in->data, in->len, store, on_event, &m, &perr);
+  int prc = proto_batch_decode_each(in->data, in->len, store, on_event, restart, &m, &perr);
   int rc = prc == PROTO_OK ? HQ_OK : prc == STOP_KEEP ? HQ_ECLOCK : HQ_EINVAL;
   if (prc == STOP_REFUSE) rc = h->err.code ? h->err.code : HQ_EINVAL;
   else if (prc != PROTO_OK && prc != STOP_KEEP) rc = hq__err_proto(prc, &perr, &h->err);
@@ -249,16 +262,23 @@ static void log_batch(hq__log *lg, logmsg *list, hq__handoff **out_head, hq__han
   for (logmsg *in = list, *next; in; in = next) {
     next = in->next;
     hq__handoff *h = handoff_new(in);
+    /* SQLite rolls the whole transaction back by itself on FULL, IOERR or
+     * NOMEM: a SAVEPOINT now would run in autocommit, outside this
+     * transaction, so the rest of the batch is refused instead (and the
+     * failed COMMIT below refuses what came before). */
+    if (brc == SQLITE_OK && sqlite3_get_autocommit(lg->db.h)) brc = SQLITE_ABORT;
     if (h) {
       if (brc == SQLITE_OK) log_message(lg, in, h);
-      else refuse(h, dberr(lg, brc, "begin", &h->err));
+      else refuse(h, dberr(lg, brc, "transaction", &h->err));
       if (tail) tail->next = h;
       else head = h;
       tail = h;
     }
     free(in);
   }
-  int crc = brc == SQLITE_OK ? sqlite3_exec(lg->db.h, "COMMIT", NULL, NULL, NULL) : brc;
+  int crc = brc == SQLITE_OK && !sqlite3_get_autocommit(lg->db.h)
+                ? sqlite3_exec(lg->db.h, "COMMIT", NULL, NULL, NULL)
+                : brc != SQLITE_OK ? brc : SQLITE_ABORT;
   if (crc != SQLITE_OK) {
     if (!sqlite3_get_autocommit(lg->db.h)) sqlite3_exec(lg->db.h, "ROLLBACK", NULL, NULL, NULL);
     for (hq__handoff *h = head; h; h = h->next)
@@ -389,7 +409,7 @@ int hq__log_wait(hq__log *lg, uint64_t ticket, int timeout_ms) {
 
 bool hq__log_busy(hq__log *lg) {
   pthread_mutex_lock(&lg->lock);
-  bool busy = lg->done_ticket < lg->next_ticket;
+  bool busy = lg->done_ticket < lg->next_ticket || lg->out_head; /* logged, not taken: not merged */
   pthread_mutex_unlock(&lg->lock);
   return busy;
 }
@@ -425,7 +445,7 @@ int hq__log_open(hq__log **out, const hq__log_opts *o, hq_err *err) {
   pthread_cond_init(&lg->cond, NULL);
   int src = rt_db_open(&lg->db, &log_schema, lg->path, o->busy_timeout_ms, msg, sizeof msg);
   int rc = src == SQLITE_OK ? HQ_OK : hq_err_set(err, src == SQLITE_CORRUPT || src == SQLITE_NOTADB ? HQ_ECORRUPT : HQ_EDB, "%s", msg);
-  /* Checkpoints: SQLite's own, every 1,000 pages, on this thread: off the loop. */
+  /* Checkpoints: SQLite's own, every 10,000 pages (as hq.db's), on this thread: off the loop. */
   if (rc == HQ_OK && sqlite3_exec(lg->db.h, "PRAGMA cache_size=-65536;PRAGMA temp_store=MEMORY;PRAGMA wal_autocheckpoint=10000", NULL,
                                   NULL, NULL) != SQLITE_OK)
     rc = dberr(lg, sqlite3_errcode(lg->db.h), "pragmas", err);
@@ -463,10 +483,10 @@ int hq__log_import(hq__log *lg, const char *main_db_path, hq_err *err) {
 }
 
 int hq__log_start(hq__log *lg, hq_err *err) {
-  if (pthread_create(&lg->th, NULL, log_main, lg) != 0)
-    return hq_err_set(err, HQ_ENOMEM, "store log: cannot start its thread");
-  lg->running = true;
-  return HQ_OK;
+  pthread_mutex_lock(&lg->lock); /* hq__log_wait reads it */
+  lg->running = pthread_create(&lg->th, NULL, log_main, lg) == 0;
+  pthread_mutex_unlock(&lg->lock);
+  return lg->running ? HQ_OK : hq_err_set(err, HQ_ENOMEM, "store log: cannot start its thread");
 }
 
 void hq__log_close(hq__log *lg) {
@@ -477,7 +497,7 @@ void hq__log_close(hq__log *lg) {
     pthread_cond_broadcast(&lg->cond);
     pthread_mutex_unlock(&lg->lock);
     pthread_join(lg->th, NULL);
-    lg->running = false;
+    lg->running = false; /* the thread is gone: no lock needed */
   }
   for (logmsg *m = lg->in_head, *next; m; m = next) {
     next = m->next;

@@ -87,7 +87,8 @@ hq__handoff *hq__log_take(hq__log *lg);
 /* Block until every message up to ticket has its handoff (or timeout_ms
  * passes: -1); 0 then.  For hq_ingest's synchronous form and shutdown. */
 int hq__log_wait(hq__log *lg, uint64_t ticket, int timeout_ms);
-/* Messages submitted that have no handoff yet? */
+/* Messages submitted that hq__log_take has not returned yet (queued,
+ * being logged, or handed off and not taken)? */
 bool hq__log_busy(hq__log *lg);
 void hq__log_stats_get(hq__log *lg, hq__log_stats *out);
 /* Stop and join the thread (messages still queued are dropped: never

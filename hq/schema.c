@@ -1,17 +1,26 @@
 /* schema.c - hq's SQLite schema: every table, what writes it, and the
  * forward migrations (PRAGMA user_version = steps applied; rt/db.h).
  *
- * The event log is the truth; every other table except the fleet columns of
- * `stores`, `intake` and `transfers` is derived from it and can be rebuilt
- * by replaying the log (apply.c, when meta 'layout' changes).
+ * The event logs are the truth: HQ's own events here (`events`), the boxes'
+ * in the store log, a file of its own (events_db_path; hq/log.c).  Every
+ * other table except the fleet columns of `stores`, `intake` and `transfers`
+ * is derived from them and can be rebuilt by replaying both (apply.c, when
+ * meta 'layout' changes).
  *
  *   meta(key, value)              'hlc'    highest HLC HQ issued or merged (E2)
  *                                 'layout' state BLOB layout (apply.c)
+ *                                 'log_applied' the last store log row id
+ *                                          merged here; written in the commit
+ *                                          that merged it (log.c, L1)
+ *                                 'log_split' set once the boxes' events this
+ *                                          file held before the store log
+ *                                          moved there (core.c, log_split)
  *   events(id, origin, seq, hlc, store, type, target, key, json, received_ms)
- *       Every event of every origin, UNIQUE(origin, seq): INSERT OR IGNORE is
- *       the dedup.  Origins: "<store>" (written by that box, accepted only on
- *       that store's topic) and "hq:<store>" (HQ's events for that store,
- *       gap-free per store: the down outbox).  id = arrival order.
+ *       HQ's own events, origin "hq:<store>" (gap-free per store: the down
+ *       outbox), UNIQUE(origin, seq): INSERT OR IGNORE is the dedup.  id =
+ *       arrival order.  The boxes' events (origin "<store>", accepted only on
+ *       that store's topic) are in the store log's table of the same layout;
+ *       until 'log_split' they were here too.
  *
  *   Materialised state, per store, via proto_event_merge (state = packed
  *   proto struct; the other columns are derived from it on every save, for
@@ -68,7 +77,9 @@
  *   fw_secret(id=1, key, created_ms)   the 32-byte HMAC key of the signed
  *       payload URLs; created once, never served nor logged
  *
- * Views for the dashboard read these tables (new handlers, no new writers).
+ * Views for the dashboard read these tables (new handlers, no new writers),
+ * and the store log attached read-only as `log` (the fleet's newest event
+ * per box: views.c).
  */
 #include "db.h"
 

@@ -131,6 +131,7 @@ static int open_mqtt(hq_server *s, hq_err *err) {
 
 static void tick_cb(lws_sorted_usec_list_t *sul) {
   hq_server *s = lws_container_of(sul, hq_server, sul_tick);
+  merge_logged(s); /* and a merge from the store log's rows that failed before */
   commit(s, "tick");
   hq_core_tick(s->core);
   hq_core_wal_tick(s->core); /* idle: the helper truncates the WAL */

@@ -451,10 +451,83 @@ int proto_batch_decode(const char *json, size_t len, char store[PROTO_ID_MAX], p
   return batch_decode(json, len, store, fn ? &cb : NULL, err);
 }
 
+/* ---- batch decoder: one pass (proto_batch_decode_each) ------------------------------ */
+
+typedef struct each_run {
+  const proto__batch_cb *cb;
+  char store[PROTO_ID_MAX];
+  size_t n;
+  int stop;                        /* fn's first non-zero: no more calls */
+  bool called;
+} each_run;
+
+/* The "events" array at r, fn for each event as it is read; the rest is
+ * still checked after fn stopped. */
+static bool each_events(proto__jr *r, each_run *e, proto_event *ev) {
+  int more;
+  if (!proto__jr_array(r)) return false;
+  while ((more = proto__jr_element(r)) == 1) {
+    proto__jr at = *r;
+    if (e->n == PROTO_BATCH_MAX_EVENTS || !proto__event_read_fast(r, ev) ||
+        strcmp(ev->store, e->store) != 0)
+      return false;
+    e->n++;
+    if (!e->stop) {
+      const char *p;
+      size_t n;
+      event_bytes(&at, r, &p, &n);
+      e->called = true;
+      e->stop = e->cb->each(e->cb->ctx, ev, p, n);
+    }
+  }
+  return more == 0;
+}
+
+/* fast_scan's checks in one pass; "events" before "store" is left to the
+ * two-pass decoders (nothing called yet).  false: undecided. */
+static bool each_scan(const char *json, size_t len, each_run *e, proto_event *ev) {
+  proto__jr r;
+  proto__jr_key k;
+  int64_t v;
+  size_t slen;
+  bool have_v = false, have_store = false, have_events = false;
+  int more;
+  if (!json || len > PROTO_BATCH_MAX_BYTES) return false;
+  proto__jr_init(&r, json, len, BATCH_DEPTH_MAX);
+  if (!proto__jr_object(&r)) return false;
+  while ((more = proto__jr_member(&r, &k)) == 1) {
+    bool ok;
+    if (k.len == 1 && k.s[0] == 'v') {
+      ok = !have_v && proto__jr_int(&r, &v) && v >= 1 && v <= PROTO_VERSION;
+      have_v = true;
+    } else if (k.len == 5 && memcmp(k.s, "store", 5) == 0) {
+      ok = !have_store && proto__jr_string(&r, e->store, sizeof e->store, &slen) &&
+           proto_id_valid(e->store);
+      have_store = true;
+    } else if (k.len == 6 && memcmp(k.s, "events", 6) == 0) {
+      ok = !have_events && have_store && each_events(&r, e, ev);
+      have_events = true;
+    } else {
+      ok = proto__jr_skip(&r);
+    }
+    if (!ok) return false;
+  }
+  return more == 0 && have_v && have_store && have_events && proto__jr_end(&r);
+}
+
 int proto_batch_decode_each(const char *json, size_t len, char store[PROTO_ID_MAX],
-                            proto_batch_each_fn fn, void *ctx, proto_err *err) {
+                            proto_batch_each_fn fn, void (*restart)(void *ctx), void *ctx,
+                            proto_err *err) {
   proto__batch_cb cb = {NULL, fn, ctx};
-  return batch_decode(json, len, store, fn ? &cb : NULL, err);
+  each_run e = {&cb, "", 0, 0, false};
+  proto_event ev;
+  if (!fn) return batch_decode(json, len, store, NULL, err);
+  if (each_scan(json, len, &e, &ev)) {
+    memcpy(store, e.store, sizeof e.store);
+    return e.stop ? e.stop : PROTO_OK;
+  }
+  if (e.called && restart) restart(ctx);
+  return proto__batch_decode_tree(json, len, store, &cb, err);
 }
 
 /* ---- hello and ack ------------------------------------------------------------------ */

@@ -2,9 +2,10 @@
  * (tests/bench/views.bench.mjs).  Not a benchmark itself: built with
  * retail_benches, not listed in the manifest.
  *
- * Everything goes through hq_core's MQTT ingest path (hq_ingest of
- * up/events batches, up/status, up/heartbeat), exactly as hq would write
- * it, committed every --commit messages.  HQ's clock is the real one; the
+ * Everything goes through hq_core's MQTT ingest path (hq_core_submit of
+ * up/events batches to the store log, hq_ingest of up/status and
+ * up/heartbeat), exactly as hq would write it, committed every --commit
+ * messages.  HQ's clock is the real one; the
  * local day is the one of the time zone printed (chosen so that it is
  * 20:xx there, as the browser test does: a day with a fixed shape).
  *
@@ -89,16 +90,41 @@ static int die(const char *what, const char *msg) {
   return 1;
 }
 
+static void refused(void *ctx, const char *store, size_t bytes, int rc, const hq_err *err) {
+  (void)ctx;
+  (void)rc;
+  fprintf(stderr, "hq_mkdb: a batch of %s (%zu bytes) was refused: %s\n", store, bytes, err->msg);
+  exit(1);
+}
+
+/* Everything submitted logged and merged (hq's own loop does the same). */
+static int settle(gen *g) {
+  if (hq_core_log_wait(g->core, 60000) != 0) return die("store log", "no answer in 60 s");
+  while (hq_core_poll(g->core, (size_t)-1, refused, g) > 0) {
+  }
+  return 0;
+}
+
+/* Events batches go through the store log's thread as in hq (submit, then
+ * merge what it logged); the other messages wait for them, to keep the
+ * order a box sends in. */
 static int ingest(gen *g, const char *store, proto_repl_kind kind, const proto_buf *b) {
   char topic[PROTO_TOPIC_MAX];
   hq_err err = {0};
   proto_err perr = {0};
+  int rc = 0;
   if (proto_topic_make(topic, sizeof topic, store, PROTO_DIR_UP, kind, &perr) != PROTO_OK)
     return die("topic", perr.msg);
-  if (hq_ingest(g->core, topic, b->data, b->len, &err) != HQ_OK) return die("hq_ingest", err.msg);
-  if (++g->msgs % g->o->commit == 0 && hq_core_commit(g->core, &err) != HQ_OK)
-    return die("commit", err.msg);
-  return 0;
+  if (kind == PROTO_REPL_EVENTS) {
+    if (hq_core_submit(g->core, topic, b->data, b->len, &err) != HQ_OK) return die("submit", err.msg);
+  } else if ((rc = settle(g)) == 0 && hq_ingest(g->core, topic, b->data, b->len, &err) != HQ_OK) {
+    return die("hq_ingest", err.msg);
+  }
+  if (rc == 0 && ++g->msgs % g->o->commit == 0) {
+    rc = settle(g);
+    if (rc == 0 && hq_core_commit(g->core, &err) != HQ_OK) rc = die("commit", err.msg);
+  }
+  return rc;
 }
 
 static int push(gen *g, int64_t ms, proto_event_type type, uint32_t order, int kind) {
@@ -319,6 +345,7 @@ int main(int argc, char **argv) {
     snprintf(id, sizeof id, "s-%04" PRIu64, s);
     rc = send_store(&g, id, (uint32_t)(o.orders / o.stores + (s < o.orders % o.stores)));
   }
+  if (rc == 0) rc = settle(&g);
   if (rc == 0 && hq_core_commit(g.core, &err) != HQ_OK) rc = die("commit", err.msg);
   hq_core_close(g.core);
   clock_gettime(CLOCK_MONOTONIC, &t1);

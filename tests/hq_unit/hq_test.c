@@ -173,3 +173,59 @@ void t_order_req(hq_order_req *r, const char *key, proto_order_kind kind, const 
   snprintf(r->items[0].sku, sizeof r->items[0].sku, "%s", sku);
   r->items[0].qty = qty;
 }
+
+int64_t t_acked(tctx *t, const char *store) {
+  int i = -1;
+  for (int j = t_pub_find(t, 0, store, "down/ack"); j >= 0;
+       j = t_pub_find(t, (size_t)j + 1, store, "down/ack"))
+    i = j;
+  if (i < 0) return -1;
+  char got[PROTO_ID_MAX];
+  proto_vv vv;
+  proto_err e = {0};
+  proto_vv_init(&vv);
+  if (proto_vvmsg_decode(t->pub[i].payload, t->pub[i].len, got, &vv, &e) != PROTO_OK)
+    fail_msg("ack %s: %s", t->pub[i].payload, e.msg);
+  int64_t c = (int64_t)proto_vv_contiguous(&vv, store);
+  proto_vv_close(&vv);
+  return c;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * UINT64_C(1099511628211);
+  return h;
+}
+
+uint64_t t_state_digest(tctx *t) {
+  static const char *const q[] = {
+      "SELECT * FROM orders ORDER BY store, order_id",
+      "SELECT * FROM order_items ORDER BY store, order_id, line",
+      "SELECT * FROM stock ORDER BY store, sku",
+      "SELECT * FROM deltas ORDER BY store, sku, origin, seq",
+      "SELECT * FROM sku ORDER BY store, sku",
+      "SELECT * FROM settings ORDER BY store",
+      "SELECT id, up_seq, down_seq, down_acked FROM stores ORDER BY id",
+  };
+  uint64_t h = UINT64_C(14695981039346656037);
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2(t->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) fail_msg("open %s", t->path);
+  for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK)
+      fail_msg("%s: %s", q[i], sqlite3_errmsg(db));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      for (int col = 0; col < sqlite3_column_count(st); col++) {
+        unsigned char type = (unsigned char)sqlite3_column_type(st, col);
+        const void *v = sqlite3_column_blob(st, col);
+        h = fnv(h, &type, 1);
+        if (v) h = fnv(h, v, (size_t)sqlite3_column_bytes(st, col));
+      }
+      h = fnv(h, "\n", 1);
+    }
+    sqlite3_finalize(st);
+    h = fnv(h, q[i], strlen(q[i]));
+  }
+  sqlite3_close(db);
+  return h;
+}

@@ -71,6 +71,12 @@ void t_online(tctx *t, const char *store);
 /* One integer from SQL on a second connection to the file (committed data);
  * the store log is attached as `log` (the boxes' events: log.events). */
 int64_t t_sql_i64(tctx *t, const char *sql);
+/* The contiguous seq of the store's own origin in the last down/ack
+ * published to it since the recorder was cleared; -1 if none was. */
+int64_t t_acked(tctx *t, const char *store);
+/* A digest of HQ's materialised state in hq.db (every row of the merged
+ * tables, the stores' replication columns): equal digests, equal state. */
+uint64_t t_state_digest(tctx *t);
 /* A delivery/pickup order request with one line. */
 void t_order_req(hq_order_req *r, const char *key, proto_order_kind kind, const char *sku, int64_t qty);
 

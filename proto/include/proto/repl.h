@@ -103,15 +103,21 @@ int proto_batch_end(proto_batch_writer *w, proto_err *err);
 typedef int (*proto_batch_fn)(void *ctx, const proto_event *ev);
 int proto_batch_decode(const char *json, size_t len, char store[PROTO_ID_MAX], proto_batch_fn fn,
                        void *ctx, proto_err *err);
-/* proto_batch_decode, and fn also gets the event's JSON: its own bytes in
- * the input when the fast reader decided the batch, else (the reference
- * decoder keeps no positions) its canonical encoding, valid during the call.
- * Either decodes to the same event: what a log can store without encoding
- * it again. */
+/* proto_batch_decode in one pass, for a caller that can undo (a log
+ * inside a savepoint): fn gets each event as soon as it is read, with its
+ * JSON: its own bytes in the input when the fast reader decides the batch,
+ * else (the reference decoder keeps no positions) its canonical encoding,
+ * valid during the call; either decodes to the same event, what a log can
+ * store without encoding it again.  When the fast reader cannot decide
+ * after fn ran (a fault further on, or a form it leaves to the reference),
+ * restart(ctx) is called and the reference decides the batch from scratch:
+ * two passes, fn only for a valid batch.  So the result, and the events fn
+ * saw since the last restart, are proto_batch_decode's. */
 typedef int (*proto_batch_each_fn)(void *ctx, const proto_event *ev, const char *json,
                                    size_t len);
 int proto_batch_decode_each(const char *json, size_t len, char store[PROTO_ID_MAX],
-                            proto_batch_each_fn fn, void *ctx, proto_err *err);
+                            proto_batch_each_fn fn, void (*restart)(void *ctx), void *ctx,
+                            proto_err *err);
 
 /* ---- hello and ack: {"v":1,"store":"s","vv":{...}} -------------------- */
 /* Both carry a version vector: hello the sender's whole vector for this
