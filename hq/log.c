@@ -117,10 +117,11 @@ typedef struct msg_ctx {
 
 enum { STOP_REFUSE = PROTO__ERR_COUNT + 1, STOP_KEEP };
 
-/* Sized for the batch at the first event (a batch's events fit in its
- * bytes, and in PROTO_BATCH_MAX_EVENTS), so a message costs two
- * allocations; the reference decoder's canonical forms may grow them. */
-static int keep_new(hq__handoff *h, int64_t id, const char *json, size_t len) {
+/* The decoded event's proto_event_size() prefix (~300 bytes for most
+ * types).  Sized for the batch at the first event (PROTO_BATCH_MAX_EVENTS,
+ * twice the batch's bytes), so a message usually costs two allocations. */
+static int keep_new(hq__handoff *h, int64_t id, const proto_event *ev) {
+  size_t len = proto_event_size(ev->type);
   if (h->n_new == h->cap_new) {
     size_t n = h->cap_new ? h->cap_new * 2 : PROTO_BATCH_MAX_EVENTS;
     hq__logev *p = realloc(h->ev, n * sizeof *p);
@@ -129,14 +130,14 @@ static int keep_new(hq__handoff *h, int64_t id, const char *json, size_t len) {
     h->cap_new = n;
   }
   if (h->buf_len + len > h->buf_cap) {
-    size_t n = h->buf_cap ? h->buf_cap : h->bytes > len ? h->bytes : len;
+    size_t n = h->buf_cap ? h->buf_cap : 2 * h->bytes > len ? 2 * h->bytes : len;
     while (n < h->buf_len + len) n *= 2;
     char *p = realloc(h->buf, n);
     if (!p) return -1;
     h->buf = p;
     h->buf_cap = n;
   }
-  memcpy(h->buf + h->buf_len, json, len);
+  memcpy(h->buf + h->buf_len, ev, len);
   h->ev[h->n_new++] = (hq__logev){id, (uint32_t)h->buf_len, (uint32_t)len};
   h->buf_len += len;
   return 0;
@@ -191,7 +192,7 @@ static int on_event(void *ctx, const proto_event *ev, const char *json, size_t l
     h->n_dup++;
     return 0;
   }
-  if (keep_new(h, sqlite3_last_insert_rowid(m->lg->db.h), json, len) != 0) {
+  if (keep_new(h, sqlite3_last_insert_rowid(m->lg->db.h), ev) != 0) {
     hq_err_set(&h->err, HQ_ENOMEM, "store log: out of memory");
     return STOP_REFUSE;
   }

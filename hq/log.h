@@ -27,7 +27,8 @@
 /* One event the log thread wrote (a new (origin, seq)). */
 typedef struct hq__logev {
   int64_t id;                      /* its row in the store log: arrival order */
-  uint32_t off, len;               /* its JSON in the handoff's buf */
+  uint32_t off, len;               /* the decoded event in the handoff's buf:
+                                      its proto_event_size() prefix */
 } hq__logev;
 
 /* What the log thread made of one up/events message.  Owned by whoever
@@ -44,7 +45,9 @@ typedef struct hq__handoff {
   size_t n_dup;                    /* events the log already held */
   size_t n_new, cap_new;
   hq__logev *ev;                   /* n_new, in log order */
-  char *buf;                       /* the new events' JSON, back to back */
+  char *buf;                       /* the new events, decoded, back to back:
+                                      the loop merges them without decoding
+                                      their JSON a second time */
   size_t buf_len, buf_cap;
 } hq__handoff;
 

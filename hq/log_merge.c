@@ -3,8 +3,9 @@
  *
  *   hq__poll: [replay_due: hq__log_catch_up] take the ready handoffs; per
  *        handoff hq__merge_handoff: SAVEPOINT; the store's row says "seen";
- *        each new event with id > log_applied: decode its logged bytes,
- *        advance HQ's clock, hq__merge_logged, journal (the ack), then
+ *        each new event with id > log_applied: copy it out of the handoff
+ *        (decoded by the log thread), advance HQ's clock, hq__merge_logged,
+ *        journal (the ack), then
  *        log_applied = id --> RELEASE.  The caller commits (core.c writes
  *        meta 'log_applied' in the same commit) and the acks go out.
  *   a merge that fails (storage: disk full, I/O): the whole transaction is
@@ -24,12 +25,8 @@
 
 #define CATCH_UP_CHUNK 4096
 
-/* Merge one logged event of store s (registry entry). */
-static int merge_one(hq_core *c, hq__store *s, int64_t id, const char *json, size_t len,
-                     hq_err *err) {
-  proto_err perr = {0};
-  if (proto_event_decode(json, len, c->ev, &perr) != PROTO_OK)
-    return hq_err_set(err, HQ_ECORRUPT, "store log row %lld: %s", (long long)id, perr.msg);
+/* Merge one logged event (decoded in c->ev) of store s (registry entry). */
+static int merge_one(hq_core *c, hq__store *s, int64_t id, hq_err *err) {
   /* Checked within the bound by the log thread; HQ's clock only follows. */
   proto_hlc_recv(&c->hlc, hq__now(c), c->ev->hlc, NULL);
   int rc = hq__merge_logged(c, c->ev, err);
@@ -38,12 +35,14 @@ static int merge_one(hq_core *c, hq__store *s, int64_t id, const char *json, siz
   return rc;
 }
 
+/* The log thread decoded them: each is a proto_event_size() prefix. */
 static int merge_new(hq_core *c, hq__store *s, const hq__handoff *h, hq_err *err) {
   int rc = HQ_OK;
   for (size_t i = 0; rc == HQ_OK && i < h->n_new; i++) {
     const hq__logev *e = &h->ev[i];
     if (e->id <= c->log_applied) continue; /* merged by a catch-up already */
-    rc = merge_one(c, s, e->id, h->buf + e->off, e->len, err);
+    memcpy(c->ev, h->buf + e->off, e->len);
+    rc = merge_one(c, s, e->id, err);
   }
   return rc;
 }
@@ -93,7 +92,7 @@ static int replay_row(void *ctx, int64_t id, const char *json, size_t len) {
   hq__store *s = hq__store_get(c, c->ev->store, true, r->err);
   if (!s) return r->err->code;
   s->ack_due = true;
-  return merge_one(c, s, id, json, len, r->err);
+  return merge_one(c, s, id, r->err);
 }
 
 int hq__log_catch_up(hq_core *c, hq_err *err) {

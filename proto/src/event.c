@@ -5,6 +5,7 @@
  * decoder, and its merge.  Adding a type means one line in that map plus
  * its body codec and merge case; nothing else switches on the type list.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "proto_int.h"
@@ -16,9 +17,10 @@
 #define PROTO__MERGE_STORE proto__merge_store
 
 static const proto__type_info type_table[PROTO_EV__COUNT] = {
-#define PROTO__TYPE_ROW(e, wire, body, tgt)                                          \
-  [PROTO_EV_##e] = {PROTO_EV_##e, wire, PROTO_TARGET_##tgt, proto__encode_##body, \
-                    proto__decode_##body, PROTO__MERGE_##tgt},
+#define PROTO__TYPE_ROW(e, wire, b, tgt)                                             \
+  [PROTO_EV_##e] = {PROTO_EV_##e, wire, PROTO_TARGET_##tgt, proto__encode_##b,    \
+                    proto__decode_##b, PROTO__MERGE_##tgt,                        \
+                    offsetof(proto_event, body) + sizeof(((proto_event *)0)->body.b)},
     PROTO_EVENT_TYPE_MAP(PROTO__TYPE_ROW)
 #undef PROTO__TYPE_ROW
 };
@@ -41,6 +43,11 @@ int proto_event_type_from_name(const char *name, proto_event_type *out) {
     }
   }
   return PROTO_EUNKNOWN_TYPE;
+}
+
+size_t proto_event_size(proto_event_type t) {
+  const proto__type_info *ti = proto__type_info_of(t);
+  return ti ? ti->size : 0;
 }
 
 proto_target proto_event_target(proto_event_type t) {

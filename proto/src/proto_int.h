@@ -23,6 +23,7 @@ typedef struct proto__type_info {
   proto__encode_fn encode;
   proto__decode_fn decode;
   proto__merge_fn merge;
+  size_t size;                     /* proto_event_size() */
 } proto__type_info;
 
 /* NULL if t is out of range. */

@@ -74,6 +74,33 @@ static void test_roundtrip_extremes(void **state) {
   assert_int_equal(strlen(ev.body.stocktake.seen[15].origin), PROTO_ID_MAX - 1);
 }
 
+/* proto_event_size: the prefix of that many bytes, copied over garbage, is
+ * the same event (encodes to the same JSON, has the same key). */
+static void test_event_size_prefix(void **state) {
+  rng r = {11};
+  proto_event *ev = malloc(sizeof *ev), *copy = malloc(sizeof *copy);
+  assert_non_null(ev);
+  assert_non_null(copy);
+  for (int i = 0; i < 50; i++) {
+    for (int t = 0; t < PROTO_EV__COUNT; t++) {
+      gen_event(&r, (proto_event_type)t, i == 0 ? GEN_MAX : GEN_RANDOM, ev);
+      size_t n = proto_event_size((proto_event_type)t);
+      assert_true(n > offsetof(proto_event, body) && n <= sizeof *ev);
+      memset(copy, 0xa5, sizeof *copy);
+      memcpy(copy, ev, n);
+      char *a = encode_str(ev), *b = encode_str(copy);
+      assert_string_equal(a, b);
+      assert_string_equal(proto_event_key(ev), proto_event_key(copy));
+      free(a);
+      free(b);
+    }
+  }
+  assert_int_equal(proto_event_size(PROTO_EV__COUNT), 0);
+  assert_true(proto_event_size(PROTO_EV_ORDER_ACCEPTED) < sizeof *ev / 4); /* the point of it */
+  free(ev);
+  free(copy);
+}
+
 /* Hand-filled events with Chinese text: decode gives exactly these bytes. */
 static void test_roundtrip_chinese(void **state) {
   proto_event ev;
@@ -314,6 +341,7 @@ int main(void) {
       cmocka_unit_test(test_roundtrip_chinese), cmocka_unit_test(test_exact_output),
       cmocka_unit_test(test_encode_refuses),   cmocka_unit_test(test_encode_too_big),
       cmocka_unit_test(test_encode_appends),   cmocka_unit_test(test_speed),
+      cmocka_unit_test(test_event_size_prefix),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
