@@ -84,11 +84,22 @@ size_t hq_core_pending(const hq_core *c);
  * err naming why; the transaction stays usable.  A batch whose event is too
  * far ahead of HQ's clock keeps the events before it (HQ_ECLOCK). */
 int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err);
+/* An events batch decoded and checked ahead of hq_core_submit, on any
+ * thread (hq's MQTT client thread): opaque. */
+typedef struct hq_prepared hq_prepared;
+/* NULL when topic is not a store's up/events (nothing to do ahead), or
+ * without memory; else free it with hq_core_prepared_free unless it is
+ * handed to hq_core_submit.  Thread-safe: needs no core. */
+hq_prepared *hq_core_prepare(const char *topic, const void *payload, size_t len);
+void hq_core_prepared_free(hq_prepared *p);
 /* The program's form (hq/server.c): an events batch is queued for the store
  * log's thread and this returns at once (HQ_EBUSY when log_max_queue
  * messages wait: the box resends); its verdict comes from hq_core_poll.
- * Every other message is handled at once, as hq_ingest does. */
-int hq_core_submit(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err);
+ * prepared: hq_core_prepare's result for this message, or NULL (prepared
+ * here); taken in every case.  Every other message is handled at once, as
+ * hq_ingest does. */
+int hq_core_submit(hq_core *c, const char *topic, const void *payload, size_t len,
+                   hq_prepared *prepared, hq_err *err);
 /* Merge at most max batches the store log has logged, in the open
  * transaction (opened if none; the caller commits, which sends the acks).
  * Each refused batch (and each kept in part, HQ_ECLOCK) is reported through

@@ -228,15 +228,19 @@ int hq_ingest(hq_core *c, const char *topic, const void *payload, size_t len, hq
   return rc;
 }
 
-int hq_core_submit(hq_core *c, const char *topic, const void *payload, size_t len, hq_err *err) {
+int hq_core_submit(hq_core *c, const char *topic, const void *payload, size_t len,
+                   hq_prepared *prepared, hq_err *err) {
   msg m = {c, "", payload ? payload : "", len};
   proto_repl_kind kind = PROTO_REPL_EVENTS;
   int rc = hq__ingest_check(topic, len, payload, m.topic_store, &kind, err);
   if (rc == HQ_OK && kind == PROTO_REPL_EVENTS) {
-    rc = hq__log_submit(c->log, m.topic_store, m.data, len, &c->last_ticket, err);
+    rc = prepared ? hq__log_submit_prep(c->log, prepared, &c->last_ticket, err)
+                  : hq__log_submit(c->log, m.topic_store, m.data, len, &c->last_ticket, err);
+    prepared = NULL; /* the log's now */
   } else if (rc == HQ_OK) {
     rc = ingest_other(c, &m, kind, err);
   }
+  hq__prep_free(prepared);
   if (rc != HQ_OK) c->stats.msgs_rejected++;
   return rc;
 }

@@ -2,9 +2,11 @@
  * is checked and logged here, in the store log's own file, before the loop
  * merges it into hq.db.
  *
- *   hq__log_submit (loop) --> in queue --> log thread, per message (log_message):
- *        SAVEPOINT; proto_batch_decode_each; per event: store == origin ==
- *        the topic's store, HLC within max_skew_ms; INSERT OR IGNORE (the
+ *   hq_prepared (log_prep.c, on the MQTT client thread or the submitter's):
+ *        the batch decoded once, store == origin == the topic's store
+ *   hq__log_submit_prep (loop) --> in queue --> log thread, per message
+ *        (log_message): a batch refused while prepared logs nothing;
+ *        SAVEPOINT; per event: HLC within max_skew_ms; INSERT OR IGNORE (the
  *        event's bytes as received: no encoding again) --> RELEASE, or
  *        ROLLBACK TO (refused: nothing logged) / RELEASE of the events
  *        before a skewed one (HQ_ECLOCK, as before the split)
@@ -66,10 +68,8 @@ static const rt_db_schema log_schema = {"hq store log", log_migrations, 1, log_s
 /* One submitted message. */
 typedef struct logmsg {
   struct logmsg *next;
-  char store[PROTO_ID_MAX];
   uint64_t ticket;
-  size_t len;
-  char data[];
+  hq_prepared *prep;
 } logmsg;
 
 struct hq__log {
@@ -77,6 +77,7 @@ struct hq__log {
   hq__log_opts o;
   char path[4096];
   proto_hlc hlc;                   /* the skew check's clock (the thread's) */
+  proto_event *ev;                 /* the thread's scratch: one event */
   pthread_t th;
   bool running;
   pthread_mutex_t lock;            /* guards everything below */
@@ -108,43 +109,8 @@ static int dberr(const hq__log *lg, int rc, const char *what, hq_err *err) {
 
 /* ---- one message (the thread) ---------------------------------------------------------- */
 
-typedef struct msg_ctx {
-  hq__log *lg;
-  hq__handoff *h;
-  size_t i;                        /* events seen */
-  uint64_t now;
-} msg_ctx;
-
-enum { STOP_REFUSE = PROTO__ERR_COUNT + 1, STOP_KEEP };
-
-/* The decoded event's proto_event_size() prefix (~300 bytes for most
- * types).  Sized for the batch at the first event (PROTO_BATCH_MAX_EVENTS,
- * twice the batch's bytes), so a message usually costs two allocations. */
-static int keep_new(hq__handoff *h, int64_t id, const proto_event *ev) {
-  size_t len = proto_event_size(ev->type);
-  if (h->n_new == h->cap_new) {
-    size_t n = h->cap_new ? h->cap_new * 2 : PROTO_BATCH_MAX_EVENTS;
-    hq__logev *p = realloc(h->ev, n * sizeof *p);
-    if (!p) return -1;
-    h->ev = p;
-    h->cap_new = n;
-  }
-  if (h->buf_len + len > h->buf_cap) {
-    size_t n = h->buf_cap ? h->buf_cap : 2 * h->bytes > len ? 2 * h->bytes : len;
-    while (n < h->buf_len + len) n *= 2;
-    char *p = realloc(h->buf, n);
-    if (!p) return -1;
-    h->buf = p;
-    h->buf_cap = n;
-  }
-  memcpy(h->buf + h->buf_len, ev, len);
-  h->ev[h->n_new++] = (hq__logev){id, (uint32_t)h->buf_len, (uint32_t)len};
-  h->buf_len += len;
-  return 0;
-}
-
+/* Bound without copies (rt_db_bind copies): the arguments outlive the step. */
 static int insert(hq__log *lg, const proto_event *ev, const char *json, size_t len, uint64_t now) {
-  /* Bound without copies (rt_db_bind copies): the arguments outlive the step. */
   int rc = SQLITE_OK;
   if (!lg->db.st[LQ_INSERT] &&
       (rc = sqlite3_prepare_v3(lg->db.h, log_sql[LQ_INSERT], -1, SQLITE_PREPARE_PERSISTENT,
@@ -166,71 +132,59 @@ static int insert(hq__log *lg, const proto_event *ev, const char *json, size_t l
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int on_event(void *ctx, const proto_event *ev, const char *json, size_t len) {
-  msg_ctx *m = ctx;
-  hq__handoff *h = m->h;
-  proto_err perr = {0};
-  const char *field = strcmp(ev->store, h->store) != 0    ? "store"
-                      : strcmp(ev->origin, h->store) != 0 ? "origin"
-                                                          : NULL;
-  if (field) { /* a box writes only as itself */
-    hq_err_set(&h->err, HQ_EWRONGSTORE, "events[%zu].%s '%.63s' on the topic of store '%s'", m->i,
-               field, field[0] == 's' ? ev->store : ev->origin, h->store);
-    return STOP_REFUSE;
+static int keep_new(hq__handoff *h, int64_t id, size_t i) {
+  if (h->n_new == h->cap_new) {
+    size_t n = h->cap_new ? h->cap_new * 2 : h->prep->n;
+    hq__logev *p = realloc(h->ev, n * sizeof *p);
+    if (!p) return -1;
+    h->ev = p;
+    h->cap_new = n;
   }
-  m->i++;
-  if (proto_hlc_recv(&m->lg->hlc, m->now, ev->hlc, &perr) != PROTO_OK) {
-    hq_err_set(&h->err, HQ_ECLOCK, "%s:%llu: %s", ev->origin, (unsigned long long)ev->seq, perr.msg);
-    return STOP_KEEP;
-  }
-  int rc = insert(m->lg, ev, json, len, m->now);
-  if (rc != SQLITE_OK) {
-    dberr(m->lg, rc, "log event", &h->err);
-    return STOP_REFUSE;
-  }
-  if (sqlite3_changes(m->lg->db.h) == 0) {
-    h->n_dup++;
-    return 0;
-  }
-  if (keep_new(h, sqlite3_last_insert_rowid(m->lg->db.h), ev) != 0) {
-    hq_err_set(&h->err, HQ_ENOMEM, "store log: out of memory");
-    return STOP_REFUSE;
-  }
+  h->ev[h->n_new++] = (hq__logev){id, i};
   return 0;
 }
 
-/* proto_batch_decode_each starts over (the reference decides the batch):
- * undo what this message logged so far. */
-static void restart(void *ctx) {
-  msg_ctx *m = ctx;
-  sqlite3_exec(m->lg->db.h, "ROLLBACK TO m", NULL, NULL, NULL);
-  m->h->n_new = m->h->n_dup = m->h->buf_len = 0;
-  m->i = 0;
-  hq_err_clear(&m->h->err);
+/* Event i of the prepared batch: the HLC bound, then INSERT OR IGNORE. */
+static int log_event(hq__log *lg, hq__handoff *h, size_t i, uint64_t now) {
+  const hq__prepev *e = &h->prep->e[i];
+  proto_event *ev = lg->ev;
+  proto_err perr = {0};
+  memcpy(ev, h->prep->evs + e->ev_off, e->ev_len);
+  if (proto_hlc_recv(&lg->hlc, now, ev->hlc, &perr) != PROTO_OK)
+    return hq_err_set(&h->err, HQ_ECLOCK, "%s:%llu: %s", ev->origin, (unsigned long long)ev->seq,
+                      perr.msg);
+  int rc = insert(lg, ev, h->prep->json + e->js_off, e->js_len, now);
+  if (rc != SQLITE_OK) return dberr(lg, rc, "log event", &h->err);
+  if (sqlite3_changes(lg->db.h) == 0) {
+    h->n_dup++;
+    return HQ_OK;
+  }
+  return keep_new(h, sqlite3_last_insert_rowid(lg->db.h), i) == 0
+             ? HQ_OK
+             : hq_err_set(&h->err, HQ_ENOMEM, "store log: out of memory");
 }
 
 static void refuse(hq__handoff *h, int rc) {
   h->rc = rc;
   h->n_new = h->n_dup = 0;
-  h->buf_len = 0;
 }
 
-/* Log one message in the open transaction; the verdict is on h. */
-static void log_message(hq__log *lg, const logmsg *in, hq__handoff *h) {
-  char store[PROTO_ID_MAX] = "";
-  proto_err perr = {0};
-  msg_ctx m = {lg, h, 0, now_ms(lg)};
+/* Log one prepared message in the open transaction; the verdict is on h.
+ * A skewed event keeps the events before it (HQ_ECLOCK: they are acked, it
+ * is resent); any other failure logs nothing of the message. */
+static void log_message(hq__log *lg, hq__handoff *h) {
+  uint64_t now = now_ms(lg);
+  int rc = h->prep->rc;
+  if (rc != HQ_OK) { /* refused while prepared: nothing to log */
+    h->err = h->prep->err;
+    refuse(h, rc);
+    return;
+  }
   if (rt_db_run(&lg->db, LQ_SAVEPOINT, "") != SQLITE_OK) {
     refuse(h, dberr(lg, sqlite3_errcode(lg->db.h), "savepoint", &h->err));
     return;
   }
-  int prc = proto_batch_decode_each(in->data, in->len, store, on_event, restart, &m, &perr);
-  int rc = prc == PROTO_OK ? HQ_OK : prc == STOP_KEEP ? HQ_ECLOCK : HQ_EINVAL;
-  if (prc == STOP_REFUSE) rc = h->err.code ? h->err.code : HQ_EINVAL;
-  else if (prc != PROTO_OK && prc != STOP_KEEP) rc = hq__err_proto(prc, &perr, &h->err);
-  else if (strcmp(store, h->store) != 0)
-    rc = hq_err_set(&h->err, HQ_EWRONGSTORE, "batch store '%.63s' on the topic of store '%s'", store,
-                    h->store);
+  for (size_t i = 0; rc == HQ_OK && i < h->prep->n; i++) rc = log_event(lg, h, i, now);
   bool keep = rc == HQ_OK || rc == HQ_ECLOCK;
   if ((keep ? rt_db_run(&lg->db, LQ_RELEASE, "")
             : sqlite3_exec(lg->db.h, "ROLLBACK TO m; RELEASE m", NULL, NULL, NULL)) != SQLITE_OK) {
@@ -243,12 +197,15 @@ static void log_message(hq__log *lg, const logmsg *in, hq__handoff *h) {
 
 /* ---- the thread ---------------------------------------------------------------------- */
 
-static hq__handoff *handoff_new(const logmsg *in) {
+/* The handoff takes the message's prepared batch (freed with it). */
+static hq__handoff *handoff_new(logmsg *in) {
   hq__handoff *h = calloc(1, sizeof *h);
   if (!h) return NULL;
-  snprintf(h->store, sizeof h->store, "%s", in->store);
+  snprintf(h->store, sizeof h->store, "%s", in->prep->store);
   h->ticket = in->ticket;
-  h->bytes = in->len;
+  h->bytes = in->prep->bytes;
+  h->prep = in->prep;
+  in->prep = NULL;
   hq_err_clear(&h->err);
   return h;
 }
@@ -269,12 +226,13 @@ static void log_batch(hq__log *lg, logmsg *list, hq__handoff **out_head, hq__han
      * failed COMMIT below refuses what came before). */
     if (brc == SQLITE_OK && sqlite3_get_autocommit(lg->db.h)) brc = SQLITE_ABORT;
     if (h) {
-      if (brc == SQLITE_OK) log_message(lg, in, h);
+      if (brc == SQLITE_OK) log_message(lg, h);
       else refuse(h, dberr(lg, brc, "transaction", &h->err));
       if (tail) tail->next = h;
       else head = h;
       tail = h;
     }
+    hq__prep_free(in->prep);
     free(in);
   }
   int crc = brc == SQLITE_OK && !sqlite3_get_autocommit(lg->db.h)
@@ -354,18 +312,18 @@ static void *log_main(void *arg) {
 
 /* ---- the loop's side ---------------------------------------------------------------- */
 
-int hq__log_submit(hq__log *lg, const char *store, const void *payload, size_t len,
-                   uint64_t *ticket, hq_err *err) {
-  logmsg *m = malloc(sizeof *m + len + 1);
-  if (!m) return hq_err_set(err, HQ_ENOMEM, "store log: out of memory");
+int hq__log_submit_prep(hq__log *lg, hq_prepared *p, uint64_t *ticket, hq_err *err) {
+  logmsg *m = malloc(sizeof *m);
+  if (!m) {
+    hq__prep_free(p);
+    return hq_err_set(err, HQ_ENOMEM, "store log: out of memory");
+  }
   m->next = NULL;
-  snprintf(m->store, sizeof m->store, "%s", store);
-  m->len = len;
-  if (len) memcpy(m->data, payload, len);
-  m->data[len] = '\0';
+  m->prep = p;
   pthread_mutex_lock(&lg->lock);
   if (lg->in_n >= lg->o.max_queue) {
     pthread_mutex_unlock(&lg->lock);
+    hq__prep_free(p);
     free(m);
     return hq_err_set(err, HQ_EBUSY, "store log: %zu messages waiting; resend later",
                       lg->o.max_queue);
@@ -380,6 +338,13 @@ int hq__log_submit(hq__log *lg, const char *store, const void *payload, size_t l
   pthread_cond_broadcast(&lg->cond);
   pthread_mutex_unlock(&lg->lock);
   return HQ_OK;
+}
+
+int hq__log_submit(hq__log *lg, const char *store, const void *payload, size_t len,
+                   uint64_t *ticket, hq_err *err) {
+  hq_prepared *p = hq__prep_make(store, payload, len);
+  return p ? hq__log_submit_prep(lg, p, ticket, err)
+           : hq_err_set(err, HQ_ENOMEM, "store log: out of memory");
 }
 
 hq__handoff *hq__log_take(hq__log *lg) {
@@ -424,7 +389,7 @@ void hq__log_stats_get(hq__log *lg, hq__log_stats *out) {
 void hq__handoff_free(hq__handoff *h) {
   if (!h) return;
   free(h->ev);
-  free(h->buf);
+  hq__prep_free(h->prep);
   free(h);
 }
 
@@ -435,7 +400,13 @@ int hq__log_open(hq__log **out, const hq__log_opts *o, hq_err *err) {
   *out = NULL;
   if (!o || !o->path || !o->path[0]) return hq_err_set(err, HQ_ECONFIG, "store log: path is required");
   hq__log *lg = calloc(1, sizeof *lg);
-  if (!lg) return hq_err_set(err, HQ_ENOMEM, "store log: out of memory");
+  proto_event *ev = malloc(sizeof *ev);
+  if (!lg || !ev) {
+    free(lg);
+    free(ev);
+    return hq_err_set(err, HQ_ENOMEM, "store log: out of memory");
+  }
+  lg->ev = ev;
   lg->o = *o;
   snprintf(lg->path, sizeof lg->path, "%s", o->path);
   lg->o.path = lg->path;
@@ -502,6 +473,7 @@ void hq__log_close(hq__log *lg) {
   }
   for (logmsg *m = lg->in_head, *next; m; m = next) {
     next = m->next;
+    hq__prep_free(m->prep);
     free(m);
   }
   for (hq__handoff *h = lg->out_head, *next; h; h = next) {
@@ -511,5 +483,6 @@ void hq__log_close(hq__log *lg) {
   rt_db_close(&lg->db);
   pthread_cond_destroy(&lg->cond);
   pthread_mutex_destroy(&lg->lock);
+  free(lg->ev);
   free(lg);
 }

@@ -21,14 +21,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core.h"
 #include "error.h"
 #include "proto/proto.h"
+
+/* One event of a prepared batch (log_prep.c). */
+typedef struct hq__prepev {
+  uint32_t ev_off, ev_len;         /* decoded: its proto_event_size() prefix in evs */
+  uint32_t js_off, js_len;         /* its JSON as received (or canonical) in json */
+} hq__prepev;
+
+/* A store's events batch decoded and checked once, on any thread
+ * (log_prep.c): what the log thread inserts and the loop merges.  Owned by
+ * whoever holds it: the submitter, then the log thread, then the handoff. */
+struct hq_prepared {
+  char store[PROTO_ID_MAX];        /* the topic's store */
+  size_t bytes;                    /* the payload's size */
+  int rc;                          /* HQ_OK, or why the whole batch is refused */
+  hq_err err;
+  size_t n, cap;                   /* events (0 when refused) */
+  hq__prepev *e;
+  char *evs, *json;
+  size_t evs_len, evs_cap, json_len, json_cap;
+};
+
+/* Decode and check payload for store; NULL only without memory. */
+hq_prepared *hq__prep_make(const char *store, const void *payload, size_t len);
+void hq__prep_free(hq_prepared *p);
 
 /* One event the log thread wrote (a new (origin, seq)). */
 typedef struct hq__logev {
   int64_t id;                      /* its row in the store log: arrival order */
-  uint32_t off, len;               /* the decoded event in the handoff's buf:
-                                      its proto_event_size() prefix */
+  size_t i;                        /* the event in the handoff's prep */
 } hq__logev;
 
 /* What the log thread made of one up/events message.  Owned by whoever
@@ -45,10 +69,8 @@ typedef struct hq__handoff {
   size_t n_dup;                    /* events the log already held */
   size_t n_new, cap_new;
   hq__logev *ev;                   /* n_new, in log order */
-  char *buf;                       /* the new events, decoded, back to back:
-                                      the loop merges them without decoding
-                                      their JSON a second time */
-  size_t buf_len, buf_cap;
+  hq_prepared *prep;               /* the batch, decoded: the loop merges the
+                                      new events without decoding them again */
 } hq__handoff;
 
 typedef struct hq__log_opts {
@@ -81,8 +103,11 @@ int hq__log_import(hq__log *lg, const char *main_db_path, hq_err *err);
 /* Highest id in the store log (0: empty).  Before hq__log_start. */
 int hq__log_head(hq__log *lg, int64_t *head, hq_err *err);
 int hq__log_start(hq__log *lg, hq_err *err);
-/* Queue one up/events payload of `store` (copied).  HQ_EBUSY (nothing
- * queued: the box resends) past max_queue, HQ_ENOMEM. */
+/* Queue one prepared up/events batch; it is the log's from now on (freed
+ * on failure too).  HQ_EBUSY (nothing queued: the box resends) past
+ * max_queue, HQ_ENOMEM. */
+int hq__log_submit_prep(hq__log *lg, hq_prepared *p, uint64_t *ticket, hq_err *err);
+/* The same for a payload of `store`, prepared here. */
 int hq__log_submit(hq__log *lg, const char *store, const void *payload, size_t len,
                    uint64_t *ticket, hq_err *err);
 /* Every handoff ready, oldest first (a list through next), or NULL. */

@@ -35,13 +35,14 @@ static int merge_one(hq_core *c, hq__store *s, int64_t id, hq_err *err) {
   return rc;
 }
 
-/* The log thread decoded them: each is a proto_event_size() prefix. */
+/* Decoded when prepared: each is a proto_event_size() prefix. */
 static int merge_new(hq_core *c, hq__store *s, const hq__handoff *h, hq_err *err) {
   int rc = HQ_OK;
   for (size_t i = 0; rc == HQ_OK && i < h->n_new; i++) {
     const hq__logev *e = &h->ev[i];
+    const hq__prepev *pe = &h->prep->e[e->i];
     if (e->id <= c->log_applied) continue; /* merged by a catch-up already */
-    memcpy(c->ev, h->buf + e->off, e->len);
+    memcpy(c->ev, h->prep->evs + pe->ev_off, pe->ev_len);
     rc = merge_one(c, s, e->id, err);
   }
   return rc;

@@ -39,8 +39,11 @@ static void commit(hq_server *s, const char *why) {
 static void on_message(hq_server *s, const rt_mqtt_event *ev) {
   hq_err err;
   hq_err_clear(&err);
-  if (hq_prov_message(s, ev) || hq_fw_message(s, ev)) return;
-  int rc = hq_core_submit(s->core, ev->topic, ev->payload, ev->len, &err);
+  if (hq_prov_message(s, ev) || hq_fw_message(s, ev)) {
+    hq_core_prepared_free(ev->prepared); /* not a store's events: NULL anyway */
+    return;
+  }
+  int rc = hq_core_submit(s->core, ev->topic, ev->payload, ev->len, ev->prepared, &err);
   if (rc != HQ_OK) {
     char topic[200], esc[300];
     rt_logf(s->log, RT_LOG_WARN, "mqtt message refused",
@@ -103,6 +106,13 @@ static void drain(hq_server *s) {
   if (!hq_core_log_busy(s->core)) commit(s, "ingest");
 }
 
+static void *prepare(void *ctx, const char *topic, const void *payload, size_t len) {
+  (void)ctx;
+  return hq_core_prepare(topic, payload, len);
+}
+
+static void prepared_free(void *p) { hq_core_prepared_free(p); }
+
 static int open_mqtt(hq_server *s, hq_err *err) {
   static const char *const subs[] = {UP_FILTER, PROV_REQUEST_FILTER};
   const hq_config *c = s->cfg;
@@ -122,6 +132,10 @@ static int open_mqtt(hq_server *s, hq_err *err) {
   o.keyfile = c->mqtt_keyfile[0] ? c->mqtt_keyfile : NULL;
   o.max_queue = (size_t)c->mqtt_max_queue;
   o.wake = s->ctx;
+  /* Events batches are decoded and checked on the client thread, idle
+   * between messages: the store log's thread then only writes rows. */
+  o.prepare = prepare;
+  o.prepared_free = prepared_free;
   if (rt_mqtt_open(&s->mqtt, &o, msg, sizeof msg) != 0)
     return hq_err_set(err, HQ_EIO, "mqtt: %s", msg);
   return HQ_OK;

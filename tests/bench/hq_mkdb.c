@@ -116,7 +116,7 @@ static int ingest(gen *g, const char *store, proto_repl_kind kind, const proto_b
   if (proto_topic_make(topic, sizeof topic, store, PROTO_DIR_UP, kind, &perr) != PROTO_OK)
     return die("topic", perr.msg);
   if (kind == PROTO_REPL_EVENTS) {
-    if (hq_core_submit(g->core, topic, b->data, b->len, &err) != HQ_OK) return die("submit", err.msg);
+    if (hq_core_submit(g->core, topic, b->data, b->len, NULL, &err) != HQ_OK) return die("submit", err.msg);
   } else if ((rc = settle(g)) == 0 && hq_ingest(g->core, topic, b->data, b->len, &err) != HQ_OK) {
     return die("hq_ingest", err.msg);
   }

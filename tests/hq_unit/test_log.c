@@ -53,7 +53,7 @@ static int submit(tctx *t, const char *store, const proto_buf *b) {
   char topic[PROTO_TOPIC_MAX];
   snprintf(topic, sizeof topic, "retail/v1/stores/%s/up/events", store);
   hq_err_clear(&t->err);
-  return hq_core_submit(t->c, topic, b->data, b->len, &t->err);
+  return hq_core_submit(t->c, topic, b->data, b->len, NULL, &t->err);
 }
 
 typedef struct refusal {
@@ -667,11 +667,11 @@ static void test_refused_batches_log_nothing(void **state) {
   /* Refused before the log: a bad topic, an oversized payload. */
   hq_err_clear(&t->err);
   T_RC(t, HQ_EINVAL,
-       hq_core_submit(t->c, "retail/v1/stores/s-1/down/events", skew.data, skew.len, &t->err));
+       hq_core_submit(t->c, "retail/v1/stores/s-1/down/events", skew.data, skew.len, NULL, &t->err));
   size_t big_len = PROTO_BATCH_MAX_BYTES + 1;
   char *big = calloc(1, big_len);
   assert_non_null(big);
-  T_RC(t, HQ_ETOOBIG, hq_core_submit(t->c, "retail/v1/stores/s-1/up/events", big, big_len, &t->err));
+  T_RC(t, HQ_ETOOBIG, hq_core_submit(t->c, "retail/v1/stores/s-1/up/events", big, big_len, NULL, &t->err));
   free(big);
   assert_false(hq_core_log_busy(t->c));
 

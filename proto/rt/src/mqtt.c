@@ -28,6 +28,9 @@
  *      and `dropped` counts it.  Application-level acks make the peer resend.
  *   Q3 CONNECTED is queued before any message of that connection (the
  *      library calls on_connect before it reads further packets).
+ *   Q4 opts.prepare runs on the library thread, before the item is queued,
+ *      on the item's own copy; its result belongs to the item until the
+ *      drain hands it to the callback, and is freed with the item otherwise.
  */
 #include "rt/mqtt.h"
 
@@ -54,6 +57,7 @@ typedef struct item {
   int rc;
   char *topic;   /* MESSAGE: points into data */
   size_t len;
+  void *prepared; /* MESSAGE: opts.prepare's result, or NULL */
   char data[];   /* topic NUL payload NUL */
 } item;
 
@@ -72,6 +76,10 @@ struct rt_mqtt {
   pthread_mutex_t lock;
   item *head, *tail;
   size_t n_items, max_queue;
+  /* read-only after open */
+  void *(*prepare)(void *ctx, const char *topic, const void *payload, size_t len);
+  void (*prepared_free)(void *p);
+  void *prepare_ctx;
   atomic_bool connected;
   atomic_uint_fast64_t dropped;
   atomic_bool stopping;
@@ -82,6 +90,11 @@ static void lib_init(void) { mosquitto_lib_init(); }
 
 /* ---- the queue (library thread pushes, loop thread drains) ------------------- */
 
+static void item_free(const rt_mqtt *m, item *it) {
+  if (it->prepared && m->prepared_free) m->prepared_free(it->prepared);
+  free(it);
+}
+
 /* Drop the oldest MESSAGE item; false if there is none.  Lock held. */
 static bool drop_oldest_message(rt_mqtt *m) {
   item *prev = NULL;
@@ -91,7 +104,7 @@ static bool drop_oldest_message(rt_mqtt *m) {
     else m->head = it->next;
     if (m->tail == it) m->tail = prev;
     m->n_items--;
-    free(it);
+    item_free(m, it);
     atomic_fetch_add(&m->dropped, 1);
     return true;
   }
@@ -117,6 +130,9 @@ static void push(rt_mqtt *m, rt_mqtt_kind kind, int rc, const char *topic, const
   memcpy(it->data, topic ? topic : "", tlen + 1);
   if (len) memcpy(it->data + tlen + 1, payload, len);
   it->data[tlen + 1 + len] = '\0';
+  it->prepared = kind == RT_MQTT_MESSAGE && m->prepare
+                     ? m->prepare(m->prepare_ctx, it->topic, it->data + tlen + 1, len)
+                     : NULL;
   pthread_mutex_lock(&m->lock);
   bool keep = true;
   if (m->n_items >= m->max_queue && !drop_oldest_message(m) && kind == RT_MQTT_MESSAGE) keep = false;
@@ -128,7 +144,7 @@ static void push(rt_mqtt *m, rt_mqtt_kind kind, int rc, const char *topic, const
   }
   pthread_mutex_unlock(&m->lock);
   if (!keep) {
-    free(it);
+    item_free(m, it);
     atomic_fetch_add(&m->dropped, 1);
   }
   if (m->wake) lws_cancel_service(m->wake);
@@ -196,6 +212,9 @@ static int copy_options(rt_mqtt *m, const rt_mqtt_opts *o, char *errbuf, size_t 
   m->keepalive = o->keepalive_s ? o->keepalive_s : DEFAULT_KEEPALIVE_S;
   m->session_expiry_s = o->session_expiry_s ? o->session_expiry_s : DEFAULT_SESSION_EXPIRY_S;
   m->max_queue = o->max_queue ? o->max_queue : DEFAULT_MAX_QUEUE;
+  m->prepare = o->prepare;
+  m->prepared_free = o->prepared_free;
+  m->prepare_ctx = o->prepare_ctx;
   m->wake = o->wake;
   m->subs = o->n_subs ? calloc(o->n_subs, sizeof *m->subs) : NULL;
   if (!m->host || (o->n_subs && !m->subs)) return fail(errbuf, cap, "out of memory", 0);
@@ -301,7 +320,7 @@ void rt_mqtt_close(rt_mqtt *m) {
   }
   for (item *it = m->head, *next; it; it = next) {
     next = it->next;
-    free(it);
+    item_free(m, it);
   }
   for (size_t i = 0; i < m->n_subs; i++) free(m->subs[i]);
   free(m->subs);
@@ -329,13 +348,16 @@ size_t rt_mqtt_drain(rt_mqtt *m, void (*cb)(void *ctx, const rt_mqtt_event *ev),
   size_t n = 0;
   for (item *it = list, *next; it; it = next, n++) {
     next = it->next;
-    rt_mqtt_event ev = {it->kind, it->rc, NULL, NULL, 0};
+    rt_mqtt_event ev = {it->kind, it->rc, NULL, NULL, 0, NULL};
     if (it->kind == RT_MQTT_MESSAGE) {
       ev.topic = it->topic;
       ev.payload = it->data + strlen(it->topic) + 1;
       ev.len = it->len;
+      ev.prepared = it->prepared;
+      it->prepared = NULL; /* the callback's now */
     }
     if (cb) cb(ctx, &ev);
+    else if (ev.prepared && m->prepared_free) m->prepared_free(ev.prepared);
     free(it);
   }
   return n;

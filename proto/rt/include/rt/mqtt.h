@@ -37,6 +37,8 @@ typedef struct rt_mqtt_event {
   const char *topic;        /* MESSAGE only; valid during the callback */
   const void *payload;
   size_t len;
+  void *prepared;           /* MESSAGE: opts.prepare's result (or NULL); the
+                               callback owns it (frees it or hands it on) */
 } rt_mqtt_event;
 
 typedef struct rt_mqtt_opts {
@@ -64,6 +66,15 @@ typedef struct rt_mqtt_opts {
    * once at rt_mqtt_open.  Chain, signature and host name: always. */
   rt_tls_time_check tls_time_check;
   bool (*clock_synced)(void); /* AUTO's question; NULL: rt_tls_clock_synced (tests inject) */
+  /* Work done on the client thread for each message before it is queued
+   * (hq decodes events batches there: the thread is idle between
+   * messages); the result rides with the message to the drain callback
+   * (ev->prepared).  Must be thread-safe and touch no loop state.  NULL:
+   * none.  prepared_free frees a result nobody drained (a message dropped
+   * from a full queue, rt_mqtt_close). */
+  void *(*prepare)(void *ctx, const char *topic, const void *payload, size_t len);
+  void (*prepared_free)(void *p);
+  void *prepare_ctx;
 } rt_mqtt_opts;
 
 /* Start the client thread and connect asynchronously (reconnects by itself
