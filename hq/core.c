@@ -552,17 +552,21 @@ static void ckpt_stop(hq_core *c) {
   k->db = NULL;
 }
 
+void hq__deadline(struct timespec *until, clockid_t clock, int timeout_ms) {
+  clock_gettime(clock, until);
+  until->tv_sec += timeout_ms / 1000;
+  until->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (until->tv_nsec >= 1000000000L) {
+    until->tv_sec++;
+    until->tv_nsec -= 1000000000L;
+  }
+}
+
 int hq__ckpt_wait(hq_core *c, uint64_t n, int timeout_ms) {
   hq__ckpt *k = &c->ck;
   struct timespec until;
   int rc = 0;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_sec += timeout_ms / 1000;
-  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  hq__deadline(&until, CLOCK_MONOTONIC, timeout_ms);
   pthread_mutex_lock(&k->lock);
   while (k->done + k->failed < n && rc != ETIMEDOUT)
     rc = pthread_cond_timedwait(&k->cond, &k->lock, &until);

@@ -150,6 +150,8 @@ int hq__cmd_begin(hq_core *c, hq_err *err);
 int hq__cmd_end(hq_core *c, int rc, hq_err *err);
 /* Publish through opts.publish; counts failures. */
 int hq__publish(hq_core *c, const char *topic, const proto_buf *b);
+/* now + timeout_ms on clock, for pthread_cond_timedwait. */
+void hq__deadline(struct timespec *until, clockid_t clock, int timeout_ms);
 /* Wait (at most timeout_ms) until the helper has finished n checkpoints in
  * all (done + failed); 0 then, -1 on timeout.  For tests. */
 int hq__ckpt_wait(hq_core *c, uint64_t n, int timeout_ms);

@@ -357,13 +357,7 @@ hq__handoff *hq__log_take(hq__log *lg) {
 
 int hq__log_wait(hq__log *lg, uint64_t ticket, int timeout_ms) {
   struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += timeout_ms / 1000;
-  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  hq__deadline(&until, CLOCK_REALTIME, timeout_ms); /* the condvar's clock */
   int rc = 0;
   pthread_mutex_lock(&lg->lock);
   while (lg->done_ticket < ticket && rc == 0 && lg->running)

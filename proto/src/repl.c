@@ -365,13 +365,29 @@ static bool fast_events(proto__jr *r, fast_batch *b, proto_event *ev) {
   return more == 0;
 }
 
+/* A batch's "v" or "store" member at r (read, checked as the reference
+ * does): true when k was one of them, with *ok the verdict. */
+static bool header_member(proto__jr *r, const proto__jr_key *k, bool *have_v,
+                          char store[PROTO_ID_MAX], bool *have_store, bool *ok) {
+  int64_t v;
+  size_t slen;
+  if (k->len == 1 && k->s[0] == 'v') {
+    *ok = !*have_v && proto__jr_int(r, &v) && v >= 1 && v <= PROTO_VERSION;
+    *have_v = true;
+  } else if (k->len == 5 && memcmp(k->s, "store", 5) == 0) {
+    *ok = !*have_store && proto__jr_string(r, store, PROTO_ID_MAX, &slen) && proto_id_valid(store);
+    *have_store = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 /* Pass 1: the whole batch, as the reference checks it.  "events" before
  * "store" (legal, not what our writer does) is read once the store is known. */
 static bool fast_scan(const char *json, size_t len, fast_batch *b, proto_event *ev) {
   proto__jr r, events_at;
   proto__jr_key k;
-  int64_t v;
-  size_t slen;
   bool have_v = false, deferred = false;
   int more;
   if (!json || len > PROTO_BATCH_MAX_BYTES) return false;
@@ -380,20 +396,14 @@ static bool fast_scan(const char *json, size_t len, fast_batch *b, proto_event *
   if (!proto__jr_object(&r)) return false;
   while ((more = proto__jr_member(&r, &k)) == 1) {
     bool ok;
-    if (k.len == 1 && k.s[0] == 'v') {
-      ok = !have_v && proto__jr_int(&r, &v) && v >= 1 && v <= PROTO_VERSION;
-      have_v = true;
-    } else if (k.len == 5 && memcmp(k.s, "store", 5) == 0) {
-      ok = !b->have_store && proto__jr_string(&r, b->store, sizeof b->store, &slen) &&
-           proto_id_valid(b->store);
-      b->have_store = true;
-    } else if (k.len == 6 && memcmp(k.s, "events", 6) == 0) {
+    bool header = header_member(&r, &k, &have_v, b->store, &b->have_store, &ok);
+    if (!header && k.len == 6 && memcmp(k.s, "events", 6) == 0) {
       ok = !b->have_events;
       deferred = ok && !b->have_store;
       b->have_events = true;
       if (deferred) events_at = r;
       ok = ok && (deferred ? proto__jr_skip(&r) : fast_events(&r, b, ev));
-    } else {
+    } else if (!header) {
       ok = proto__jr_skip(&r);
     }
     if (!ok) return false;
@@ -488,8 +498,6 @@ static bool each_events(proto__jr *r, each_run *e, proto_event *ev) {
 static bool each_scan(const char *json, size_t len, each_run *e, proto_event *ev) {
   proto__jr r;
   proto__jr_key k;
-  int64_t v;
-  size_t slen;
   bool have_v = false, have_store = false, have_events = false;
   int more;
   if (!json || len > PROTO_BATCH_MAX_BYTES) return false;
@@ -497,17 +505,11 @@ static bool each_scan(const char *json, size_t len, each_run *e, proto_event *ev
   if (!proto__jr_object(&r)) return false;
   while ((more = proto__jr_member(&r, &k)) == 1) {
     bool ok;
-    if (k.len == 1 && k.s[0] == 'v') {
-      ok = !have_v && proto__jr_int(&r, &v) && v >= 1 && v <= PROTO_VERSION;
-      have_v = true;
-    } else if (k.len == 5 && memcmp(k.s, "store", 5) == 0) {
-      ok = !have_store && proto__jr_string(&r, e->store, sizeof e->store, &slen) &&
-           proto_id_valid(e->store);
-      have_store = true;
-    } else if (k.len == 6 && memcmp(k.s, "events", 6) == 0) {
+    bool header = header_member(&r, &k, &have_v, e->store, &have_store, &ok);
+    if (!header && k.len == 6 && memcmp(k.s, "events", 6) == 0) {
       ok = !have_events && have_store && each_events(&r, e, ev);
       have_events = true;
-    } else {
+    } else if (!header) {
       ok = proto__jr_skip(&r);
     }
     if (!ok) return false;
