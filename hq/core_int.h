@@ -125,6 +125,8 @@ struct hq_core {
 };
 
 /* ---- core.c ------------------------------------------------------------------ */
+/* meta's integer under key; *found says whether it is there. */
+int hq__meta_get(hq_core *c, const char *key, int64_t *out, bool *found, hq_err *err);
 uint64_t hq__now(const hq_core *c);
 int hq__err_proto(int prc, const proto_err *perr, hq_err *err);
 int hq__dberr(hq_core *c, int rc, const char *what, hq_err *err);
@@ -155,6 +157,13 @@ void hq__deadline(struct timespec *until, clockid_t clock, int timeout_ms);
 /* Wait (at most timeout_ms) until the helper has finished n checkpoints in
  * all (done + failed); 0 then, -1 on timeout.  For tests. */
 int hq__ckpt_wait(hq_core *c, uint64_t n, int timeout_ms);
+
+/* ---- log_open.c --------------------------------------------------------------- */
+/* At start-up, before the layout check: open the store log's writer (its
+ * thread not started), move the boxes' old rows out of hq.db once (meta
+ * 'log_split'), open the loop's reader, and set log_applied from meta,
+ * refusing (HQ_ECORRUPT) a store log that ends before it. */
+int hq__log_setup(hq_core *c, hq_err *err);
 
 /* ---- log_merge.c -------------------------------------------------------------- */
 /* Merge one handoff of the log thread (a message, its own savepoint).
