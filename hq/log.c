@@ -186,11 +186,15 @@ static void log_message(hq__log *lg, hq__handoff *h) {
   }
   for (size_t i = 0; rc == HQ_OK && i < h->prep->n; i++) rc = log_event(lg, h, i, now);
   bool keep = rc == HQ_OK || rc == HQ_ECLOCK;
-  if ((keep ? rt_db_run(&lg->db, LQ_RELEASE, "")
-            : sqlite3_exec(lg->db.h, "ROLLBACK TO m; RELEASE m", NULL, NULL, NULL)) != SQLITE_OK) {
+  if (keep && rt_db_run(&lg->db, LQ_RELEASE, "") != SQLITE_OK) {
     keep = false;
     rc = dberr(lg, sqlite3_errcode(lg->db.h), "release", &h->err);
   }
+  /* A transaction SQLite already rolled back (FULL, IOERR) has no
+   * savepoint left: the error that lost it stays the message's. */
+  if (!keep && !sqlite3_get_autocommit(lg->db.h) &&
+      sqlite3_exec(lg->db.h, "ROLLBACK TO m; RELEASE m", NULL, NULL, NULL) != SQLITE_OK)
+    rc = dberr(lg, sqlite3_errcode(lg->db.h), "rollback", &h->err);
   if (keep) h->rc = rc;
   else refuse(h, rc);
 }
@@ -215,19 +219,28 @@ static hq__handoff *handoff_new(logmsg *in) {
  * acknowledged, so resent). */
 static void log_batch(hq__log *lg, logmsg *list, hq__handoff **out_head, hq__handoff **out_tail) {
   uint64_t t0 = mono_ns();
-  int brc = sqlite3_exec(lg->db.h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  hq_err cause; /* why the transaction is lost, once it is */
+  int lost = HQ_OK, brc = sqlite3_exec(lg->db.h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
   hq__handoff *head = NULL, *tail = NULL;
+  hq_err_clear(&cause);
+  if (brc != SQLITE_OK) lost = dberr(lg, brc, "begin", &cause);
   for (logmsg *in = list, *next; in; in = next) {
     next = in->next;
     hq__handoff *h = handoff_new(in);
-    /* SQLite rolls the whole transaction back by itself on FULL, IOERR or
-     * NOMEM: a SAVEPOINT now would run in autocommit, outside this
-     * transaction, so the rest of the batch is refused instead (and the
-     * failed COMMIT below refuses what came before). */
-    if (brc == SQLITE_OK && sqlite3_get_autocommit(lg->db.h)) brc = SQLITE_ABORT;
+    if (h && lost == HQ_OK) {
+      log_message(lg, h);
+      /* SQLite rolls the whole transaction back by itself on FULL, IOERR
+       * or NOMEM: a SAVEPOINT now would run in autocommit, outside any
+       * transaction, so the rest is refused for the same reason. */
+      if (sqlite3_get_autocommit(lg->db.h)) {
+        cause = h->err;
+        lost = h->rc != HQ_OK && h->rc != HQ_ECLOCK ? h->rc : HQ_EDB;
+      }
+    } else if (h) {
+      h->err = cause;
+      refuse(h, lost);
+    }
     if (h) {
-      if (brc == SQLITE_OK) log_message(lg, h);
-      else refuse(h, dberr(lg, brc, "transaction", &h->err));
       if (tail) tail->next = h;
       else head = h;
       tail = h;
@@ -235,17 +248,19 @@ static void log_batch(hq__log *lg, logmsg *list, hq__handoff **out_head, hq__han
     hq__prep_free(in->prep);
     free(in);
   }
-  int crc = brc == SQLITE_OK && !sqlite3_get_autocommit(lg->db.h)
-                ? sqlite3_exec(lg->db.h, "COMMIT", NULL, NULL, NULL)
-                : brc != SQLITE_OK ? brc : SQLITE_ABORT;
-  if (crc != SQLITE_OK) {
+  int crc = lost == HQ_OK ? sqlite3_exec(lg->db.h, "COMMIT", NULL, NULL, NULL) : SQLITE_ABORT;
+  if (lost == HQ_OK && crc != SQLITE_OK) lost = dberr(lg, crc, "commit", &cause);
+  if (lost != HQ_OK) { /* what was logged is gone: refused, the boxes resend it */
     if (!sqlite3_get_autocommit(lg->db.h)) sqlite3_exec(lg->db.h, "ROLLBACK", NULL, NULL, NULL);
-    for (hq__handoff *h = head; h; h = h->next)
-      if (h->rc == HQ_OK || h->rc == HQ_ECLOCK) refuse(h, dberr(lg, crc, "commit", &h->err));
+    for (hq__handoff *h = head; h; h = h->next) {
+      if (h->rc != HQ_OK && h->rc != HQ_ECLOCK) continue;
+      h->err = cause;
+      refuse(h, lost);
+    }
   }
   pthread_mutex_lock(&lg->lock);
-  lg->st.commits += crc == SQLITE_OK;
-  lg->st.commit_failed += crc != SQLITE_OK;
+  lg->st.commits += lost == HQ_OK;
+  lg->st.commit_failed += lost != HQ_OK;
   lg->st.commit_ns_total += mono_ns() - t0;
   for (hq__handoff *h = head; h; h = h->next) {
     lg->st.msgs++;
@@ -409,7 +424,8 @@ int hq__log_open(hq__log **out, const hq__log_opts *o, hq_err *err) {
   proto_hlc_init(&lg->hlc, 0, lg->o.max_skew_ms);
   pthread_mutex_init(&lg->lock, NULL);
   pthread_cond_init(&lg->cond, NULL);
-  int src = rt_db_open(&lg->db, &log_schema, lg->path, o->busy_timeout_ms, msg, sizeof msg);
+  rt_db_open_opts oo = {o->busy_timeout_ms, o->first_sql, NULL};
+  int src = rt_db_open_with(&lg->db, &log_schema, lg->path, &oo, msg, sizeof msg);
   int rc = src == SQLITE_OK ? HQ_OK : hq_err_set(err, src == SQLITE_CORRUPT || src == SQLITE_NOTADB ? HQ_ECORRUPT : HQ_EDB, "%s", msg);
   /* Checkpoints: SQLite's own, every 10,000 pages (as hq.db's), on this thread: off the loop. */
   if (rc == HQ_OK && sqlite3_exec(lg->db.h, "PRAGMA cache_size=-65536;PRAGMA temp_store=MEMORY;PRAGMA wal_autocheckpoint=10000", NULL,

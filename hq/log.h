@@ -83,6 +83,8 @@ typedef struct hq__log_opts {
   void *clock_ctx;
   void (*wake)(void *ctx);         /* handoffs are ready; any thread, may be NULL */
   void *wake_ctx;
+  const char *first_sql;           /* NULL, or run right after opening (tests: PRAGMA
+                                      max_page_count plays a full disk) */
 } hq__log_opts;
 
 typedef struct hq__log_stats {

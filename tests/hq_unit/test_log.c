@@ -570,6 +570,63 @@ static void test_log_queue_is_bounded(void **state) {
   for (size_t i = 0; i < 4; i++) proto_buf_close(&b[i]);
 }
 
+/* White box, a full disk (max_page_count on the log's own connection):
+ * a batch that does not fit is refused whole with HQ_EFULL, naming it,
+ * the ones before it stay logged, the thread carries on refusing, and the
+ * file holds exactly the accepted events. */
+static void test_full_disk_refuses_and_keeps_the_log_whole(void **state) {
+  tctx *t = *state;
+  char path[200];
+  hq__log *lg = NULL;
+  proto_buf b;
+  uint64_t ticket = 0, seq = 1;
+  size_t logged = 0, ok = 0, full = 0;
+  proto_buf_init(&b);
+  snprintf(path, sizeof path, "%s/full-events.db", t->dir);
+  hq__log_opts o = {.path = path, .max_skew_ms = SKEW_MS, .busy_timeout_ms = 5000,
+                    .clock_ms = fixed_clock, .clock_ctx = &t->now,
+                    .first_sql = "PRAGMA max_page_count=12"};
+  T_OK(t, hq__log_open(&lg, &o, &t->err));
+  T_OK(t, hq__log_start(lg, &t->err));
+  for (int i = 0; i < 400 && full < 2; i++, seq += 8) {
+    deltas(&b, S1, seq, 8, "cup", t->now);
+    T_OK(t, hq__log_submit(lg, S1, b.data, b.len, &ticket, &t->err));
+    assert_int_equal(hq__log_wait(lg, ticket, WAIT_MS), 0);
+    hq__handoff *h = hq__log_take(lg);
+    assert_non_null(h);
+    if (h->rc == HQ_OK) {
+      assert_int_equal(full, 0); /* nothing fits once the file is full */
+      assert_int_equal(h->n_new, 8);
+      logged += h->n_new;
+      ok++;
+    } else {
+      assert_int_equal(h->rc, HQ_EFULL);
+      assert_non_null(strstr(h->err.msg, "store log"));
+      assert_int_equal(h->n_new, 0);
+      full++;
+    }
+    free_all(h);
+  }
+  assert_true(ok > 0);
+  assert_int_equal(full, 2); /* the thread kept going after the first refusal */
+  hq__log_close(lg);
+
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(seq) FROM events", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int64(st, 0), (int64_t)logged);
+  assert_int_equal(sqlite3_column_int64(st, 1), (int64_t)logged); /* gap-free: no half batch */
+  sqlite3_finalize(st);
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  proto_buf_close(&b);
+}
+
 /* The core: the log thread held back by the lock, submits fill the queue
  * (the thread holds at most one transaction's worth), then HQ_EBUSY. */
 static void test_submit_past_the_queue_is_busy(void **state) {
@@ -702,6 +759,7 @@ int main(void) {
       T(test_move_cut_short_is_finished),
       T(test_store_log_not_this_hq_db_is_refused),
       T(test_log_queue_is_bounded),
+      T(test_full_disk_refuses_and_keeps_the_log_whole),
       T(test_submit_past_the_queue_is_busy),
       T(test_refused_batches_log_nothing),
   };
