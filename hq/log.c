@@ -1,6 +1,6 @@
-/* log.c - the store log's writer thread (hq/log.h): every up/events message
- * is checked and logged here, in the store log's own file, before the loop
- * merges it into hq.db.
+/* log.c - the store log's writer thread (hq/log.h): every up/events message,
+ * decoded and checked once in log_prep.c, is logged here, in the store
+ * log's own file, before the loop merges it into hq.db (log_merge.c).
  *
  *   hq_prepared (log_prep.c, on the MQTT client thread or the submitter's):
  *        the batch decoded once, store == origin == the topic's store
@@ -10,9 +10,11 @@
  *        event's bytes as received: no encoding again) --> RELEASE, or
  *        ROLLBACK TO (refused: nothing logged) / RELEASE of the events
  *        before a skewed one (HQ_ECLOCK, as before the split)
- *   every max_msgs messages or an empty queue: COMMIT (one fsync), then the
- *        handoffs go to the out queue and the loop is woken (wake);
- *        a failed COMMIT turns every handoff of it into a refusal
+ *   every chunk_size() messages (8 after an idle spell, doubling up to
+ *        max_msgs) or an empty queue: COMMIT (one fsync), then the handoffs
+ *        go to the out queue and the loop is woken (wake); a failed COMMIT,
+ *        or a transaction SQLite rolled back itself (full disk, I/O),
+ *        turns every handoff of it into a refusal with that error
  *   hq__log_take (loop): merge, write meta 'log_applied', COMMIT hq.db, ack
  *
  * Invariants:
@@ -20,7 +22,8 @@
  *      after the COMMIT that logged its events, and hq.db records the last
  *      id it merged (meta 'log_applied') in the commit that merged it.  A
  *      crash between the two commits leaves rows after 'log_applied': the
- *      core merges them at the next start (core.c, log_catch_up).
+ *      core merges them at the next start (hq__log_catch_up, log_merge.c),
+ *      as it does after an hq.db commit that failed (replay_due).
  *   L2 a box is acknowledged only after hq.db's commit, so an ack still
  *      means "merged and durable"; the log's INSERT OR IGNORE on
  *      UNIQUE(origin, seq) is the one dedup.

@@ -16,10 +16,7 @@
  *   start-up: hq__log_catch_up merges what a crash left between the log's
  *        commit and hq.db's.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core_int.h"
 
